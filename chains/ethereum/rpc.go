@@ -1,0 +1,358 @@
+package ethereum
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/chaintrace/chaintrace/chains"
+)
+
+// RPCOptions tune the JSON-RPC client.
+type RPCOptions struct {
+	BatchSize   int           // calls per HTTP request; geth refuses more than 1000
+	Concurrency int           // HTTP requests in flight at once
+	Timeout     time.Duration // per HTTP request
+	Retries     int           // attempts after the first, on transient failures
+	Backoff     time.Duration // first retry delay, doubled per attempt, with jitter
+	MaxBackoff  time.Duration
+	Logger      *slog.Logger
+}
+
+func (o *RPCOptions) defaults() {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100
+	}
+	if o.BatchSize > 1000 {
+		o.BatchSize = 1000
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 250 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Client is a JSON-RPC 2.0 client over HTTP. It is safe for concurrent use.
+type Client struct {
+	url      string
+	endpoint string // redacted, for messages and provenance
+	opts     RPCOptions
+	http     *http.Client
+	sem      chan struct{}
+	nextID   atomic.Uint64
+	calls    atomic.Int64 // JSON-RPC calls sent (a batch of n counts n)
+	requests atomic.Int64 // HTTP requests sent
+}
+
+// NewClient makes a client for the endpoint URL; it makes no call.
+func NewClient(url string, opts RPCOptions) *Client {
+	opts.defaults()
+	return &Client{
+		url:      url,
+		endpoint: chains.RedactURL(url),
+		opts:     opts,
+		http:     &http.Client{Timeout: opts.Timeout},
+		sem:      make(chan struct{}, opts.Concurrency),
+	}
+}
+
+// Endpoint is the redacted endpoint URL.
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// Calls is the number of JSON-RPC calls sent so far.
+func (c *Client) Calls() int64 { return c.calls.Load() }
+
+// Requests is the number of HTTP requests sent so far.
+func (c *Client) Requests() int64 { return c.requests.Load() }
+
+type rpcRequest struct {
+	JSONRPC string `json:"jsonrpc"`
+	ID      uint64 `json:"id"`
+	Method  string `json:"method"`
+	Params  []any  `json:"params"`
+}
+
+type rpcResponse struct {
+	ID     json.RawMessage `json:"id"`
+	Result json.RawMessage `json:"result"`
+	Error  *RPCError       `json:"error"`
+}
+
+// BatchElem is one call of a batch. After Batch returns, Result holds the
+// raw result (JSON null stays "null") or Error the call's own error.
+type BatchElem struct {
+	Method string
+	Params []any
+	Result json.RawMessage
+	Error  error
+}
+
+// Call makes one call and decodes its result into result (if not nil).
+func (c *Client) Call(ctx context.Context, result any, method string, params ...any) error {
+	if params == nil {
+		params = []any{}
+	}
+	elems := []BatchElem{{Method: method, Params: params}}
+	if err := c.batch(ctx, elems, false); err != nil {
+		return err
+	}
+	if elems[0].Error != nil {
+		return elems[0].Error
+	}
+	if result == nil {
+		return nil
+	}
+	if err := json.Unmarshal(elems[0].Result, result); err != nil {
+		return fmt.Errorf("%s: decoding %s result: %w", c.endpoint, method, err)
+	}
+	return nil
+}
+
+// Batch sends the calls in batches of at most BatchSize, concurrently up to
+// Concurrency requests. The returned error is a transport failure; per-call
+// errors are in the elements.
+func (c *Client) Batch(ctx context.Context, elems []BatchElem) error {
+	return c.batch(ctx, elems, true)
+}
+
+func (c *Client) batch(ctx context.Context, elems []BatchElem, asBatch bool) error {
+	if len(elems) == 0 {
+		return nil
+	}
+	if len(elems) == 1 && !asBatch {
+		return c.send(ctx, elems, false)
+	}
+	chunks := (len(elems) + c.opts.BatchSize - 1) / c.opts.BatchSize
+	errs := make(chan error, chunks)
+	for i := 0; i < len(elems); i += c.opts.BatchSize {
+		part := elems[i:min(i+c.opts.BatchSize, len(elems))]
+		go func() { errs <- c.send(ctx, part, true) }()
+	}
+	var first error
+	for range chunks {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	// A node caps the size of a batch's answer (geth: 25 MB) and answers
+	// the calls past the cap with an error; those are asked again alone.
+	for i := range elems {
+		if tooLarge(elems[i].Error) && asBatch {
+			elems[i].Error = nil
+			if err := c.send(ctx, elems[i:i+1], false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func tooLarge(err error) bool {
+	var re *RPCError
+	return errors.As(err, &re) && (re.Code == -32003 || re.Message == "response too large")
+}
+
+// send performs one HTTP request (a batch, or a single call) with retries.
+func (c *Client) send(ctx context.Context, elems []BatchElem, asBatch bool) error {
+	reqs := make([]rpcRequest, len(elems))
+	ids := make(map[uint64]int, len(elems))
+	for i, e := range elems {
+		id := c.nextID.Add(1)
+		params := e.Params
+		if params == nil {
+			params = []any{}
+		}
+		reqs[i] = rpcRequest{JSONRPC: "2.0", ID: id, Method: e.Method, Params: params}
+		ids[id] = i
+	}
+	var body []byte
+	var err error
+	if asBatch {
+		body, err = json.Marshal(reqs)
+	} else {
+		body, err = json.Marshal(reqs[0])
+	}
+	if err != nil {
+		return fmt.Errorf("encoding request: %w", err)
+	}
+	what := elems[0].Method
+	if len(elems) > 1 {
+		what = fmt.Sprintf("batch of %d calls (%s, ...)", len(elems), what)
+	}
+	var resp []byte
+	for attempt := 0; ; attempt++ {
+		var wait time.Duration
+		resp, wait, err = c.post(ctx, body)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var perm *permanentError
+		if errors.As(err, &perm) || attempt >= c.opts.Retries {
+			return fmt.Errorf("%w: %s: %s: %v (after %d attempts)", ErrNodeUnavailable, c.endpoint, what, err, attempt+1)
+		}
+		if wait == 0 {
+			wait = c.backoff(attempt)
+		}
+		c.opts.Logger.Warn("node request failed, retrying", "endpoint", c.endpoint, "call", what, "attempt", attempt+1, "wait", wait, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	c.calls.Add(int64(len(elems)))
+	return c.decode(resp, elems, ids, asBatch, what)
+}
+
+func (c *Client) decode(resp []byte, elems []BatchElem, ids map[uint64]int, asBatch bool, what string) error {
+	var answers []rpcResponse
+	trimmed := bytes.TrimLeft(resp, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &answers); err != nil {
+			return fmt.Errorf("%w: %s: %s: malformed answer: %v", ErrInconsistent, c.endpoint, what, err)
+		}
+	} else {
+		var one rpcResponse
+		if err := json.Unmarshal(trimmed, &one); err != nil {
+			return fmt.Errorf("%w: %s: %s: malformed answer: %v", ErrInconsistent, c.endpoint, what, err)
+		}
+		if asBatch && (len(one.ID) == 0 || string(one.ID) == "null") && one.Error != nil {
+			// The whole batch was refused (too many calls, batches disabled).
+			return fmt.Errorf("%s: %s refused: %w", c.endpoint, what, one.Error)
+		}
+		answers = []rpcResponse{one}
+	}
+	seen := 0
+	for _, a := range answers {
+		id, err := strconv.ParseUint(string(bytes.Trim(a.ID, `"`)), 10, 64)
+		if err != nil {
+			continue
+		}
+		i, ok := ids[id]
+		if !ok {
+			continue
+		}
+		seen++
+		if a.Error != nil {
+			elems[i].Error = a.Error
+			continue
+		}
+		if len(a.Result) == 0 {
+			a.Result = json.RawMessage("null")
+		}
+		elems[i].Result = a.Result
+	}
+	if seen != len(elems) {
+		for i := range elems {
+			if elems[i].Result == nil && elems[i].Error == nil {
+				elems[i].Error = fmt.Errorf("%w: %s: no answer to %s", ErrInconsistent, c.endpoint, elems[i].Method)
+			}
+		}
+	}
+	return nil
+}
+
+// permanentError is an HTTP failure that a retry will not mend (4xx other
+// than 408 and 429: bad credentials, wrong path).
+type permanentError struct{ msg string }
+
+func (e *permanentError) Error() string { return e.msg }
+
+// post sends one HTTP request; wait is the server's Retry-After, if given.
+func (c *Client) post(ctx context.Context, body []byte) (resp []byte, wait time.Duration, err error) {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	}
+	defer func() { <-c.sem }()
+	c.requests.Add(1)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, &permanentError{err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, 0, scrub(err, c.url, c.endpoint)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, 0, scrub(err, c.url, c.endpoint)
+	}
+	switch {
+	case res.StatusCode == http.StatusOK:
+		return data, 0, nil
+	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout || res.StatusCode >= 500:
+		return nil, retryAfter(res.Header.Get("Retry-After")), fmt.Errorf("HTTP %s", res.Status)
+	default:
+		// Some nodes answer JSON-RPC errors with a 4xx status; keep the body.
+		if len(data) > 0 && (data[0] == '{' || data[0] == '[') && res.StatusCode == http.StatusBadRequest {
+			return data, 0, nil
+		}
+		return nil, 0, &permanentError{"HTTP " + res.Status}
+	}
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.opts.Backoff << attempt
+	if d > c.opts.MaxBackoff || d <= 0 {
+		d = c.opts.MaxBackoff
+	}
+	// Full jitter on the upper half keeps many clients from retrying in step.
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
+		return min(time.Duration(s)*time.Second, time.Minute)
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return min(max(time.Until(t), 0), time.Minute)
+	}
+	return 0
+}
+
+// scrub removes the unredacted URL (which may hold an API key) from a
+// transport error's text.
+func scrub(err error, raw, redacted string) error {
+	msg := err.Error()
+	if raw != "" {
+		msg = string(bytes.ReplaceAll([]byte(msg), []byte(raw), []byte(redacted)))
+		msg = string(bytes.ReplaceAll([]byte(msg), []byte(strconv.Quote(raw)), []byte(strconv.Quote(redacted))))
+	}
+	return errors.New(msg)
+}
