@@ -18,6 +18,8 @@ var (
 	// ErrInconsistent means the node's answers do not fit together (a
 	// receipt or trace for another transaction, a missing block).
 	ErrInconsistent = errors.New("inconsistent node data")
+	// ErrIncompleteTrace means a trace leaves out where value went.
+	ErrIncompleteTrace = errors.New("incomplete trace")
 )
 
 // RPCError is an error object returned by the node.

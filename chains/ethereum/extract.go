@@ -59,7 +59,10 @@ func extract(in *blockInput) (*chains.BlockTransfers, error) {
 			}
 		}
 		ctx := rowContext{block: &out.Block, tx: tx, index: uint32(i)}
-		rec, rows := extractTx(&ctx, rc, trace)
+		rec, rows, err := extractTx(&ctx, rc, trace)
+		if err != nil {
+			return nil, fmt.Errorf("block %d, transaction %s: %w", b.Number, tx.Hash.Hex(), err)
+		}
 		out.Txs = append(out.Txs, rec)
 		out.Transfers = append(out.Transfers, rows...)
 	}
@@ -85,7 +88,7 @@ func (c *rowContext) row(ordinal uint32, pos string, kind chains.Kind) chains.Tr
 	}
 }
 
-func extractTx(c *rowContext, rc *rpcReceipt, trace *TxTrace) (chains.Tx, []chains.Transfer) {
+func extractTx(c *rowContext, rc *rpcReceipt, trace *TxTrace) (chains.Tx, []chains.Transfer, error) {
 	tx := c.tx
 	success := txSucceeded(rc, trace)
 	rec := chains.Tx{
@@ -105,7 +108,7 @@ func extractTx(c *rowContext, rc *rpcReceipt, trace *TxTrace) (chains.Tx, []chai
 		to = rc.ContractAddress
 	}
 	if !success {
-		return rec, nil
+		return rec, nil, nil
 	}
 	var rows []chains.Transfer
 	if tx.Value.Sign() > 0 && to != nil {
@@ -114,7 +117,11 @@ func extractTx(c *rowContext, rc *rpcReceipt, trace *TxTrace) (chains.Tx, []chai
 		rows = append(rows, r)
 	}
 	if trace != nil {
-		for _, f := range internalFrames(trace.Frames) {
+		frames, err := internalFrames(trace.Frames)
+		if err != nil {
+			return rec, nil, err
+		}
+		for _, f := range frames {
 			r := c.row(chains.OrdinalFrameBase+uint32(f.Index), f.Position(), chains.KindInternal)
 			r.From, r.To, r.Asset, r.Amount = []string{f.From.Hex()}, f.To.Hex(), chains.AssetETH, new(big.Int).Set(f.Value)
 			rows = append(rows, r)
@@ -125,7 +132,7 @@ func extractTx(c *rowContext, rc *rpcReceipt, trace *TxTrace) (chains.Tx, []chai
 			rows = append(rows, r)
 		}
 	}
-	return rec, rows
+	return rec, rows, nil
 }
 
 // txSucceeded reads the receipt status. Receipts before Byzantium have none;

@@ -18,6 +18,10 @@ type Frame struct {
 	Value   *big.Int
 	Error   string // set on the root of a reverted subtree only, as nodes report it
 	Address []int  // trace address; empty for the root (the transaction itself)
+	// Incomplete marks a frame the node described without the fields that
+	// say where value went: old geth callTracers wrote SELFDESTRUCT as a bare
+	// {"type":"SELFDESTRUCT"}, with no beneficiary or balance.
+	Incomplete bool
 }
 
 // TxTrace is the frames of one transaction in depth-first pre-order, root first.
@@ -60,6 +64,9 @@ func flattenCallFrame(root *callFrame) []Frame {
 		}
 		if f.To != nil {
 			fr.To = *f.To
+		}
+		if fr.Type == "SELFDESTRUCT" && (f.To == nil || f.Value == nil) {
+			fr.Incomplete = true
 		}
 		out = append(out, fr)
 		for i := range f.Calls {
@@ -143,7 +150,9 @@ func groupParity(traces []parityTrace, txCount int) ([]TxTrace, error) {
 // the root (that is the transaction's own value), not inside a reverted
 // subtree, of a kind that moves value, with a non-zero amount. The index
 // returned with each is its depth-first position among all non-root frames.
-func internalFrames(frames []Frame) []indexedFrame {
+// An incomplete frame that may have moved value is an error: losing it
+// silently would understate where the money went.
+func internalFrames(frames []Frame) ([]indexedFrame, error) {
 	var out []indexedFrame
 	// reverted holds, per depth, whether the frame open at that depth (or an
 	// ancestor) reverted. Pre-order lets a stack indexed by depth do this.
@@ -156,12 +165,19 @@ func internalFrames(frames []Frame) []indexedFrame {
 			rev = true
 		}
 		reverted = append(reverted[:min(d, len(reverted))], rev)
-		if d == 0 || rev || !f.MovesValue() || f.Value == nil || f.Value.Sign() == 0 {
+		if d == 0 || rev {
+			continue
+		}
+		if f.Incomplete {
+			return nil, fmt.Errorf("%w: %s frame at %s names no beneficiary or value (an old geth callTracer?); use a node answering trace_block, or a newer geth",
+				ErrIncompleteTrace, f.Type, f.Position())
+		}
+		if !f.MovesValue() || f.Value == nil || f.Value.Sign() == 0 {
 			continue
 		}
 		out = append(out, indexedFrame{Frame: f, Index: i - 1})
 	}
-	return out
+	return out, nil
 }
 
 type indexedFrame struct {
