@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/chains/ethereum"
+	"github.com/chaintrace/chaintrace/store"
+	"github.com/spf13/cobra"
+)
+
+// addNodeFlags adds the flags that reach an Ethereum node.
+func addNodeFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String("chain", "eth", "chain: eth or btc")
+	f.String("eth-rpc", "", "Ethereum JSON-RPC endpoint URL (geth, erigon, nethermind, reth, or a provider)")
+	f.Int("eth-batch-size", 100, "JSON-RPC calls per HTTP request (at most 1000)")
+	f.Int("eth-concurrency", 4, "HTTP requests in flight at once to the node")
+	f.Duration("eth-timeout", 2*time.Minute, "timeout of one HTTP request to the node")
+	f.Int("eth-retries", 5, "retries of a failed request (backoff doubles from 250ms, with jitter)")
+	f.String("eth-trace-timeout", "120s", "per-transaction tracer timeout passed to debug_trace* (geth's own default is 5s)")
+	f.Bool("no-internal", false, "read no call traces: internal transfers are left out, and the output says so")
+}
+
+// ethOptions collects the adapter options from the merged configuration.
+func (o *globalOptions) ethOptions() ethereum.Options {
+	v := o.v
+	return ethereum.Options{
+		RPC: ethereum.RPCOptions{
+			BatchSize:   v.GetInt("eth.batch-size"),
+			Concurrency: v.GetInt("eth.concurrency"),
+			Timeout:     v.GetDuration("eth.timeout"),
+			Retries:     v.GetInt("eth.retries"),
+			Logger:      o.logger,
+		},
+		NoInternal:   v.GetBool("no-internal"),
+		TraceTimeout: v.GetString("eth.trace-timeout"),
+	}
+}
+
+// dialEth connects to the configured Ethereum node. A missing or malformed
+// URL is bad input; a node that cannot be reached is a runtime failure.
+func (o *globalOptions) dialEth(ctx context.Context) (*ethereum.Adapter, error) {
+	raw := o.v.GetString("eth.rpc")
+	if raw == "" {
+		return nil, usagef("--eth-rpc is required (an Ethereum JSON-RPC URL)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("--eth-rpc %q: want an http:// or https:// URL", chains.RedactURL(raw))
+	}
+	if n := o.v.GetInt("eth.batch-size"); n < 1 || n > 1000 {
+		return nil, usagef("--eth-batch-size %d: want 1 to 1000", n)
+	}
+	a, err := ethereum.Dial(ctx, raw, o.ethOptions())
+	if err != nil {
+		return nil, err
+	}
+	caps := a.Capabilities()
+	o.logger.Info("connected", "endpoint", a.RPC().Endpoint(), "client", caps.ClientVersion, "chain_id", caps.ChainID,
+		"block_receipts", caps.BlockReceipts, "trace", caps.TraceMethod())
+	if !a.Internal() {
+		o.logger.Warn("internal transfers are not read (--no-internal): value moved inside contract calls is missing")
+	}
+	return a, nil
+}
+
+// openStore opens the configured store.
+func (o *globalOptions) openStore(readOnly bool) (*store.Store, error) {
+	dir := o.v.GetString("store")
+	if dir == "" {
+		return nil, usagef("--store is empty")
+	}
+	if dir == "~" || strings.HasPrefix(dir, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			dir = filepath.Join(home, dir[1:])
+		}
+	}
+	st, err := store.Open(dir, store.Options{Logger: o.logger, ReadOnly: readOnly})
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", dir, err)
+	}
+	return st, nil
+}
+
+// blockWindow reads --from-block and --to-block.
+func (o *globalOptions) blockWindow() (from, to uint64, err error) {
+	if from, err = o.uintFlag("from-block"); err != nil {
+		return
+	}
+	if to, err = o.uintFlag("to-block"); err != nil {
+		return
+	}
+	if from > to {
+		return 0, 0, usagef("--from-block %d is after --to-block %d", from, to)
+	}
+	return from, to, nil
+}
+
+// chainFlag reads --chain; only eth is served so far.
+func (o *globalOptions) chainFlag() (chains.Chain, error) {
+	c, err := chains.ParseChain(o.v.GetString("chain"))
+	if err != nil {
+		return "", usagef("--chain: %v", err)
+	}
+	if c == chains.BTC {
+		return "", usagef("--chain btc: Bitcoin support is not built yet; use --chain eth")
+	}
+	return c, nil
+}
+
+// checkHead refuses a window past the node's head.
+func checkHead(ctx context.Context, a *ethereum.Adapter, to uint64) error {
+	head, err := a.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if to > head {
+		return usagef("--to-block %d is beyond the node's head %d", to, head)
+	}
+	return nil
+}
+
+var errInterrupted = errors.New("interrupted")
