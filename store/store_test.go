@@ -1284,7 +1284,7 @@ func TestStatsAndGC(t *testing.T) {
 	if fmt.Sprint(st.Chains[chains.ETH]) != fmt.Sprint(want) {
 		t.Fatalf("eth stats %+v, want %+v", st.Chains[chains.ETH], want)
 	}
-	if b := st.Chains[chains.BTC]; b.RawEntries != 1 || b.RawBytes != 100 || b.Transfers != 0 {
+	if b := st.Chains[chains.BTC]; b.RawEntries != 1 || b.RawBytes <= 0 || b.RawBytes >= 100 || b.Transfers != 0 { // 100 zero bytes compress
 		t.Fatalf("btc stats %+v", b)
 	}
 	if st.LSMBytes+st.VLogBytes <= 0 {

@@ -70,14 +70,18 @@ func extract(in *blockInput) (*chains.BlockTransfers, error) {
 }
 
 type rowContext struct {
-	block *chains.Block
-	tx    *rpcTx
-	index uint32
+	block  *chains.Block
+	tx     *rpcTx
+	txHash string
+	index  uint32
 }
 
 func (c *rowContext) row(ordinal uint32, pos string, kind chains.Kind) chains.Transfer {
+	if c.txHash == "" {
+		c.txHash = c.tx.Hash.Hex()
+	}
 	return chains.Transfer{
-		TxHash:      c.tx.Hash.Hex(),
+		TxHash:      c.txHash,
 		BlockNumber: c.block.Number,
 		TxIndex:     c.index,
 		BlockHash:   c.block.Hash,
@@ -95,16 +99,16 @@ func extractTx(c *rowContext, rc *rpcReceipt, trace *TxTrace) (chains.Tx, []chai
 		Hash:        tx.Hash.Hex(),
 		BlockNumber: c.block.Number,
 		Index:       c.index,
-		From:        tx.From.Hex(),
+		From:        hexAddr(tx.From),
 		Value:       tx.Value.Big(),
 		Fee:         txFee(tx, rc),
 		Success:     success,
 	}
 	to := tx.To
 	if to != nil {
-		rec.To = to.Hex()
+		rec.To = hexAddr(*to)
 	} else if rc.ContractAddress != nil {
-		rec.Created = rc.ContractAddress.Hex()
+		rec.Created = hexAddr(*rc.ContractAddress)
 		to = rc.ContractAddress
 	}
 	if !success {
@@ -113,7 +117,7 @@ func extractTx(c *rowContext, rc *rpcReceipt, trace *TxTrace) (chains.Tx, []chai
 	var rows []chains.Transfer
 	if tx.Value.Sign() > 0 && to != nil {
 		r := c.row(chains.OrdinalTx, "tx", chains.KindNative)
-		r.From, r.To, r.Asset, r.Amount = []string{tx.From.Hex()}, to.Hex(), chains.AssetETH, tx.Value.Big()
+		r.From, r.To, r.Asset, r.Amount = []string{hexAddr(tx.From)}, hexAddr(*to), chains.AssetETH, tx.Value.Big()
 		rows = append(rows, r)
 	}
 	if trace != nil {
@@ -123,7 +127,7 @@ func extractTx(c *rowContext, rc *rpcReceipt, trace *TxTrace) (chains.Tx, []chai
 		}
 		for _, f := range frames {
 			r := c.row(chains.OrdinalFrameBase+uint32(f.Index), f.Position(), chains.KindInternal)
-			r.From, r.To, r.Asset, r.Amount = []string{f.From.Hex()}, f.To.Hex(), chains.AssetETH, new(big.Int).Set(f.Value)
+			r.From, r.To, r.Asset, r.Amount = []string{hexAddr(f.From)}, hexAddr(f.To), chains.AssetETH, new(big.Int).Set(f.Value)
 			rows = append(rows, r)
 		}
 	}
@@ -197,7 +201,7 @@ func tokenRow(c *rowContext, l *rpcLog) (chains.Transfer, bool) {
 		return chains.Transfer{}, false
 	}
 	r := c.row(chains.OrdinalLogBase+uint32(l.LogIndex), "log:"+strconv.FormatUint(uint64(l.LogIndex), 10), kind)
-	r.From, r.To, r.Asset, r.Amount, r.TokenID = []string{from.Hex()}, to.Hex(), l.Address.Hex(), amount, tokenID
+	r.From, r.To, r.Asset, r.Amount, r.TokenID = []string{hexAddr(from)}, hexAddr(to), hexAddr(l.Address), amount, tokenID
 	return r, true
 }
 

@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -70,13 +72,33 @@ type Client struct {
 // NewClient makes a client for the endpoint URL; it makes no call.
 func NewClient(url string, opts RPCOptions) *Client {
 	opts.defaults()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// Keep a connection per request in flight; the default of two idle
+	// connections per host would reconnect for every further request.
+	tr.MaxIdleConnsPerHost = opts.Concurrency
+	// Compressing answers pays off across a network, not across loopback,
+	// where it only costs CPU on both sides of the same machine.
+	tr.DisableCompression = isLoopback(url)
 	return &Client{
 		url:      url,
 		endpoint: chains.RedactURL(url),
 		opts:     opts,
-		http:     &http.Client{Timeout: opts.Timeout},
+		http:     &http.Client{Timeout: opts.Timeout, Transport: tr},
 		sem:      make(chan struct{}, opts.Concurrency),
 	}
+}
+
+func isLoopback(raw string) bool {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Endpoint is the redacted endpoint URL.
@@ -95,10 +117,12 @@ type rpcRequest struct {
 	Params  []any  `json:"params"`
 }
 
+// rpcResponse is one answer as splitResponses finds it; ID and Result
+// alias the HTTP body they were read from.
 type rpcResponse struct {
-	ID     json.RawMessage `json:"id"`
-	Result json.RawMessage `json:"result"`
-	Error  *RPCError       `json:"error"`
+	ID     []byte
+	Result []byte
+	Error  *RPCError
 }
 
 // BatchElem is one call of a batch. After Batch returns, Result holds the
@@ -234,22 +258,13 @@ func (c *Client) send(ctx context.Context, elems []BatchElem, asBatch bool) erro
 }
 
 func (c *Client) decode(resp []byte, elems []BatchElem, ids map[uint64]int, asBatch bool, what string) error {
-	var answers []rpcResponse
-	trimmed := bytes.TrimLeft(resp, " \t\r\n")
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		if err := json.Unmarshal(trimmed, &answers); err != nil {
-			return fmt.Errorf("%w: %s: %s: malformed answer: %v", ErrInconsistent, c.endpoint, what, err)
-		}
-	} else {
-		var one rpcResponse
-		if err := json.Unmarshal(trimmed, &one); err != nil {
-			return fmt.Errorf("%w: %s: %s: malformed answer: %v", ErrInconsistent, c.endpoint, what, err)
-		}
-		if asBatch && (len(one.ID) == 0 || string(one.ID) == "null") && one.Error != nil {
-			// The whole batch was refused (too many calls, batches disabled).
-			return fmt.Errorf("%s: %s refused: %w", c.endpoint, what, one.Error)
-		}
-		answers = []rpcResponse{one}
+	answers, isBatch, err := splitResponses(resp)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %s: malformed answer: %v", ErrInconsistent, c.endpoint, what, err)
+	}
+	if !isBatch && asBatch && len(answers) == 1 && (len(answers[0].ID) == 0 || string(answers[0].ID) == "null") && answers[0].Error != nil {
+		// The whole batch was refused (too many calls, batches disabled).
+		return fmt.Errorf("%s: %s refused: %w", c.endpoint, what, answers[0].Error)
 	}
 	seen := 0
 	for _, a := range answers {
@@ -267,9 +282,9 @@ func (c *Client) decode(resp []byte, elems []BatchElem, ids map[uint64]int, asBa
 			continue
 		}
 		if len(a.Result) == 0 {
-			a.Result = json.RawMessage("null")
+			a.Result = []byte("null")
 		}
-		elems[i].Result = a.Result
+		elems[i].Result = json.RawMessage(a.Result)
 	}
 	if seen != len(elems) {
 		for i := range elems {
@@ -355,4 +370,42 @@ func scrub(err error, raw, redacted string) error {
 		msg = string(bytes.ReplaceAll([]byte(msg), []byte(strconv.Quote(raw)), []byte(strconv.Quote(redacted))))
 	}
 	return errors.New(msg)
+}
+
+// SendDiscard sends the calls in the batches Batch would, reads every answer
+// and throws it away. It measures what the node costs without any decoding
+// on this side; it returns the number of bytes received.
+func (c *Client) SendDiscard(ctx context.Context, elems []BatchElem) (int64, error) {
+	var total atomic.Int64
+	errs := make(chan error, (len(elems)+c.opts.BatchSize-1)/c.opts.BatchSize)
+	n := 0
+	for i := 0; i < len(elems); i += c.opts.BatchSize {
+		part := elems[i:min(i+c.opts.BatchSize, len(elems))]
+		reqs := make([]rpcRequest, len(part))
+		for j, e := range part {
+			params := e.Params
+			if params == nil {
+				params = []any{}
+			}
+			reqs[j] = rpcRequest{JSONRPC: "2.0", ID: c.nextID.Add(1), Method: e.Method, Params: params}
+		}
+		body, err := json.Marshal(reqs)
+		if err != nil {
+			return 0, err
+		}
+		n++
+		go func() {
+			resp, _, err := c.post(ctx, body)
+			total.Add(int64(len(resp)))
+			c.calls.Add(int64(len(part)))
+			errs <- err
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return total.Load(), first
 }

@@ -49,6 +49,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newIndexCommand(opts),
 		newTransfersCommand(opts),
 		newDemoCommand(opts),
+		newBenchCommand(opts),
 	)
 	return root
 }

@@ -45,7 +45,23 @@ func Build(n *devchain.Node, blocks, txsPerBlock int) (*Result, error) {
 	for i, name := range names {
 		keys[i], addrs[i] = devchain.Key(name), devchain.Addr(name)
 	}
-	deploy := func(code []byte) (common.Address, error) { return n.Deploy(keys[0], code, nil) }
+	deploy := func(code []byte) (common.Address, error) {
+		tx, err := n.Transact(keys[0], nil, nil, code, 16_000_000)
+		if err != nil {
+			return common.Address{}, err
+		}
+		if _, err := n.Commit(); err != nil {
+			return common.Address{}, err
+		}
+		r, err := n.Receipt(tx.Hash())
+		if err != nil {
+			return common.Address{}, err
+		}
+		if r.Status != types.ReceiptStatusSuccessful {
+			return common.Address{}, fmt.Errorf("benchchain: deployment %s failed", tx.Hash())
+		}
+		return r.ContractAddress, nil
+	}
 	router, err := deploy(contracts.Router())
 	if err != nil {
 		return nil, err
@@ -63,7 +79,7 @@ func Build(n *devchain.Node, blocks, txsPerBlock int) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	const nfts = 200
+	const nfts = 100
 	nft, err := deploy(contracts.ERC721(nfts))
 	if err != nil {
 		return nil, err

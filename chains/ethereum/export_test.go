@@ -1,0 +1,4 @@
+package ethereum
+
+// BenchRawBlocks is benchRawBlocks for the external test package.
+var BenchRawBlocks = benchRawBlocks

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/chaintrace/chaintrace/internal/benchchain"
+	"github.com/chaintrace/chaintrace/internal/devchain"
+	"github.com/spf13/cobra"
+)
+
+func newBenchCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmarks against an in-process node",
+	}
+	cmd.AddCommand(newBenchIndexCommand(opts), newBenchRawCommand(opts), newBenchNodeCommand(opts))
+	return cmd
+}
+
+func newBenchIndexCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "index [--blocks N] [--txs-per-block M] [--rounds R]",
+		Short: "Index throughput against the node's own cost for the same calls",
+		Long: `bench index starts an in-process Ethereum node, fills it with blocks of mixed
+transactions (plain transfers of both types, contract fan-outs paying by
+internal calls, reverted inner calls, ERC-20 and ERC-721 transfers), then in
+each round runs, as separate processes against that node:
+
+  raw    the same JSON-RPC batches 'index' sends, answers read and discarded:
+         the node's own cost, with no processing on chaintrace's side;
+  index  'chaintrace index' into a fresh store: fetch, decode, write.
+
+It reports blocks/s and transfers/s of each, their ratio (index over raw),
+and the peak resident memory of the index process. Rounds alternate the two
+so that noise from a shared machine falls on both alike.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBenchIndex(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().Int("blocks", 2000, "blocks to generate")
+	cmd.Flags().Int("txs-per-block", 25, "transactions per generated block")
+	cmd.Flags().Int("rounds", 3, "raw/index rounds (the order alternates; the ratio reported is the median of the rounds')")
+	return cmd
+}
+
+// newBenchRawCommand is the baseline child process of bench index.
+func newBenchRawCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "raw --eth-rpc URL --from-block N --to-block M",
+		Short:  "Send index's block-level calls and discard the answers (baseline)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBenchRaw(cmd.Context(), opts)
+		},
+	}
+	addNodeFlags(cmd)
+	addWindowFlags(cmd)
+	cmd.Flags().Int("chunk-size", 16, "blocks fetched per batch")
+	return cmd
+}
+
+func runBenchRaw(ctx context.Context, opts *globalOptions) error {
+	from, to, err := opts.blockWindow()
+	if err != nil {
+		return err
+	}
+	a, err := opts.dialEth(ctx)
+	if err != nil {
+		return err
+	}
+	chunk := uint64(max(opts.v.GetInt("chunk-size"), 1))
+	work := make(chan []uint64)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var bytesIn int64
+	var firstErr error
+	for range max(opts.v.GetInt("eth.concurrency"), 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for nums := range work {
+				n, err := a.FetchRawDiscard(ctx, nums)
+				mu.Lock()
+				bytesIn += n
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for s := from; s <= to; s += chunk {
+		var nums []uint64
+		for n := s; n <= min(s+chunk-1, to); n++ {
+			nums = append(nums, n)
+		}
+		work <- nums
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	fmt.Fprintf(opts.stdout, "raw: %d blocks, %d bytes, %d calls\n", to-from+1, bytesIn, a.RPC().Calls())
+	return nil
+}
+
+type benchRun struct {
+	round   int
+	kind    string
+	wall    time.Duration
+	maxRSS  int64 // bytes
+	output  string
+	blocks  uint64
+	xfers   uint64
+	byteCnt uint64
+}
+
+func runBenchIndex(ctx context.Context, opts *globalOptions) error {
+	v := opts.v
+	blocks, perBlock, rounds := v.GetInt("blocks"), v.GetInt("txs-per-block"), v.GetInt("rounds")
+	if blocks < 1 || perBlock < 1 || rounds < 1 {
+		return usagef("--blocks, --txs-per-block and --rounds must be at least 1")
+	}
+	w := opts.stdout
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "bench index: %d blocks x %d transactions on an in-process node (%d CPUs, %s)\n", blocks, perBlock, runtime.NumCPU(), runtime.Version())
+	node, err := devchain.Start(devchain.Config{Funded: benchchain.Funded()})
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	start := time.Now()
+	res, err := benchchain.Build(node, blocks, perBlock)
+	if err != nil {
+		return fmt.Errorf("building the benchmark chain: %w", err)
+	}
+	fmt.Fprintf(w, "built blocks %d-%d (%d transactions) in %s; node at %s\n", res.First, res.Last, res.Txs, time.Since(start).Round(time.Millisecond), node.URL())
+
+	tmp, err := os.MkdirTemp("", "chaintrace-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	window := []string{"--eth-rpc", node.URL(), "--from-block", strconv.FormatUint(res.First, 10), "--to-block", strconv.FormatUint(res.Last, 10), "--log-level", "warn"}
+	var runs []benchRun
+	for r := 0; r < rounds; r++ {
+		order := []string{"raw", "index"}
+		if r%2 == 1 {
+			order = []string{"index", "raw"} // cancel drift in the machine's load
+		}
+		for _, kind := range order {
+			var args []string
+			if kind == "raw" {
+				args = append([]string{"bench", "raw"}, window...)
+			} else {
+				args = append([]string{"index", "--store", filepath.Join(tmp, fmt.Sprintf("store-%d", r))}, window...)
+			}
+			br, err := runChild(ctx, self, kind, args)
+			if err != nil {
+				return err
+			}
+			br.blocks = res.Last - res.First + 1
+			if kind == "index" {
+				m := regexp.MustCompile(`(\d+) transfers`).FindStringSubmatch(br.output)
+				if m == nil {
+					return fmt.Errorf("index printed no transfer count: %q", br.output)
+				}
+				br.xfers, _ = strconv.ParseUint(m[1], 10, 64)
+			}
+			br.round = r
+			runs = append(runs, br)
+			fmt.Fprintf(w, "round %d %-5s %8.2fs  %8.1f blocks/s  peak RSS %4d MiB\n", r+1, kind, br.wall.Seconds(),
+				float64(br.blocks)/br.wall.Seconds(), br.maxRSS>>20)
+		}
+	}
+	return reportBench(w, runs)
+}
+
+func runChild(ctx context.Context, self, kind string, args []string) (benchRun, error) {
+	cmd := exec.CommandContext(ctx, self, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Env = append(os.Environ(), peakRSSEnv+"=1")
+	t0 := time.Now()
+	if err := cmd.Run(); err != nil {
+		return benchRun{}, fmt.Errorf("bench %s child: %v: %s", kind, err, finalLine(errb.String()))
+	}
+	br := benchRun{kind: kind, wall: time.Since(t0), output: out.String()}
+	m := regexp.MustCompile(`peak_rss_kib=(\d+)`).FindStringSubmatch(errb.String())
+	if m == nil {
+		return benchRun{}, fmt.Errorf("bench %s child reported no peak memory (needs /proc)", kind)
+	}
+	kib, _ := strconv.ParseInt(m[1], 10, 64)
+	br.maxRSS = kib << 10
+	return br, nil
+}
+
+func finalLine(s string) string {
+	s = string(bytes.TrimSpace([]byte(s)))
+	if i := bytes.LastIndexByte([]byte(s), '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// reportBench prints the medians, the per-round ratios and the verdict
+// against the targets (index at least 0.8 of the node's raw throughput,
+// peak memory under 500 MiB). Each round's ratio compares two runs made
+// back to back, so a shared machine's changing load falls on both; the
+// verdict uses the median of the rounds.
+func reportBench(w io.Writer, runs []benchRun) error {
+	median := func(xs []float64) float64 {
+		sort.Float64s(xs)
+		if len(xs)%2 == 1 {
+			return xs[len(xs)/2]
+		}
+		return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+	}
+	byRound := map[int]map[string]benchRun{}
+	var rawWall, idxWall []float64
+	var blocks, xfers uint64
+	var peak int64
+	for _, r := range runs {
+		if byRound[r.round] == nil {
+			byRound[r.round] = map[string]benchRun{}
+		}
+		byRound[r.round][r.kind] = r
+		if r.kind == "raw" {
+			rawWall = append(rawWall, r.wall.Seconds())
+		} else {
+			idxWall = append(idxWall, r.wall.Seconds())
+			blocks, xfers = r.blocks, r.xfers
+			peak = max(peak, r.maxRSS)
+		}
+	}
+	var ratios []float64
+	var shown []string
+	for round := 0; round < len(byRound); round++ {
+		x := byRound[round]["raw"].wall.Seconds() / byRound[round]["index"].wall.Seconds()
+		ratios = append(ratios, x)
+		shown = append(shown, fmt.Sprintf("%.2f", x))
+	}
+	raw, idx := median(rawWall), median(idxWall)
+	ratio := median(ratios)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nmedian\twall\tblocks/s\ttransfers/s\t")
+	fmt.Fprintf(tw, "raw (node only)\t%.2fs\t%.1f\t%.0f\t\n", raw, float64(blocks)/raw, float64(xfers)/raw)
+	fmt.Fprintf(tw, "index (chaintrace)\t%.2fs\t%.1f\t%.0f\t\n", idx, float64(blocks)/idx, float64(xfers)/idx)
+	tw.Flush()
+	verdict := func(ok bool) string {
+		if ok {
+			return "meets"
+		}
+		return "MISSES"
+	}
+	fmt.Fprintf(w, "\nratio index/raw throughput, median of rounds: %.2f (rounds: %s); %s the target of >= 0.80\n", ratio, strings.Join(shown, ", "), verdict(ratio >= 0.8))
+	fmt.Fprintf(w, "peak RSS of index: %d MiB; %s the target of < 500 MiB\n", peak>>20, verdict(peak < 500<<20))
+	fmt.Fprintf(w, "transfers indexed: %d\n", xfers)
+	return nil
+}
+
+// newBenchNodeCommand serves the benchmark chain until interrupted, for
+// profiling 'chaintrace index' against it by hand.
+func newBenchNodeCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "node [--blocks N] [--txs-per-block M]",
+		Short:  "Serve the benchmark chain until interrupted",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			node, err := devchain.Start(devchain.Config{Funded: benchchain.Funded()})
+			if err != nil {
+				return err
+			}
+			defer node.Close()
+			res, err := benchchain.Build(node, opts.v.GetInt("blocks"), opts.v.GetInt("txs-per-block"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(opts.stdout, "serving blocks %d-%d at %s\n", res.First, res.Last, node.URL())
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	cmd.Flags().Int("blocks", 2000, "blocks to generate")
+	cmd.Flags().Int("txs-per-block", 25, "transactions per generated block")
+	return cmd
+}
