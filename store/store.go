@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -86,12 +88,15 @@ func Open(dir string, opts Options) (*Store, error) {
 // badgerOptions tunes Badger for a command-line tool rather than a server:
 // small memtables and caches keep a run that writes tens of thousands of
 // transfers well under 100 MiB of Badger memory (the defaults would take
-// 64 MiB per memtable times 5 plus a 256 MiB block cache). Values up to
-// 1 KiB (every indexed value) live in the LSM tree, compressed with Snappy
-// (ZSTD cost 7% of an index run's CPU in compactions for little gain here);
-// raw node responses, compressed with S2 by PutRawBatch, go to the value
-// log: appended once and never rewritten by compaction, which would
-// otherwise recompress them at every level (RunGC reclaims the log).
+// 64 MiB per memtable times 5 plus a 256 MiB block cache). Values under
+// 1 KiB (headers, hash look-ups, address entries, the transactions or
+// transfers of a small block) live in the LSM tree, compressed with Snappy
+// (ZSTD cost 7% of an index run's CPU in compactions for little gain
+// here); larger ones, the transfers and transactions values of most
+// blocks and raw node responses (compressed with S2 by PutRawBatch), go to
+// the value log: appended once and never rewritten by compaction, which
+// would otherwise recompress them at every level (RunGC reclaims the log
+// after rewrites).
 func badgerOptions(dir string, opts Options) badger.Options {
 	var lg badger.Logger // nil: Badger logs nothing
 	if opts.Logger != nil {
@@ -389,21 +394,25 @@ func decompressRaw(v []byte) ([]byte, error) {
 
 type kv struct{ key, val []byte }
 
-// WriteBlocks writes each block's header, transactions, transaction-hash
-// look-ups, transfers and address-index entries with one bulk WriteBatch.
+// WriteBlocks writes each block with one bulk WriteBatch: one value
+// holding its transfers, one holding its transactions, one address-index
+// entry per address its transfers involve, one look-up per transaction
+// hash, and its header.
 //
 // A block replaces whatever the store held under its number: rewriting the
 // same block writes the same keys again (idempotent), and rewriting a
 // number with another block (a reorg, or a block re-derived differently)
-// first deletes the old block's keys that the new one does not write:
-// transfers, their address entries, transactions and the hash look-ups
-// that still point into the old block. The old keys are derived from the
-// old block's stored transfers and transactions, two prefix scans, so
-// nothing else is scanned. If blocks holds a number twice, the last wins.
+// first deletes the old block's keys that the new one does not write: the
+// address entries of addresses it no longer involves, its transfers or
+// transactions value if it has none, and the hash look-ups that still
+// point into the old block. The old keys are derived from the old block's
+// stored transfers and transactions values, two reads, so nothing else is
+// scanned. If blocks holds a number twice, the last wins.
 //
 // Every transaction and transfer must carry the block's number, and no two
 // may share a key (transaction index; transaction index and ordinal);
-// otherwise nothing is written and the error wraps ErrInvalidBlock.
+// otherwise nothing is written and the error wraps ErrInvalidBlock. They
+// need not be in order: the store sorts them.
 //
 // Within the batch, deletions of index entries come before deletions of
 // primary records, and primary records before their index entries, so a
@@ -424,14 +433,19 @@ func (s *Store) WriteBlocks(chain chains.Chain, blocks []*chains.BlockTransfers)
 		}
 		last[b.Block.Number] = i
 	}
-	var sets []kv
+	n := 0
+	for _, b := range blocks {
+		n += 3 + len(b.Txs) + 2*len(b.Transfers)
+	}
+	sets := make([]kv, 0, n) // at most
+	var sc blockScratch
 	nums := make([]uint64, 0, len(last))
 	for i, b := range blocks {
 		if last[b.Block.Number] != i {
 			continue
 		}
 		nums = append(nums, b.Block.Number)
-		if sets, err = appendBlockEntries(sets, c, b); err != nil {
+		if sets, err = sc.appendBlockEntries(sets, c, b); err != nil {
 			return fmt.Errorf("write %s block %d: %w", chain, b.Block.Number, err)
 		}
 	}
@@ -484,108 +498,222 @@ func (s *Store) WriteBlocks(chain chains.Chain, blocks []*chains.BlockTransfers)
 	return nil
 }
 
+// blockScratch holds appendBlockEntries' working slices from one block to
+// the next.
+type blockScratch struct {
+	txs    []*chains.Tx
+	ts     []*chains.Transfer
+	refs   []partyRef
+	canons []byte // the refs' canonical addresses
+}
+
+// partyRef says that the transfer at addrRef involves the address canon.
+type partyRef struct {
+	canon []byte
+	addrRef
+}
+
+func cmpTx(a, b *chains.Tx) int { return cmp.Compare(a.Index, b.Index) }
+
+func cmpTransfer(a, b *chains.Transfer) int {
+	if c := cmp.Compare(a.TxIndex, b.TxIndex); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Ordinal, b.Ordinal)
+}
+
 // appendBlockEntries appends every key and value of block b, in write
-// order: each transfer before its address entries, each transaction
-// before its hash look-up, the header last.
-func appendBlockEntries(sets []kv, c byte, b *chains.BlockTransfers) ([]kv, error) {
+// order: the transfers and transactions values, then their index entries
+// (address entries, hash look-ups), the header last.
+func (sc *blockScratch) appendBlockEntries(sets []kv, c byte, b *chains.BlockTransfers) ([]kv, error) {
 	num := b.Block.Number
-	seenTx := make(map[uint32]struct{}, len(b.Txs))
+	txs := sc.txs[:0]
 	for i := range b.Txs {
 		tx := &b.Txs[i]
 		if tx.BlockNumber != num {
 			return nil, fmt.Errorf("tx %d (%s) has block number %d: %w", tx.Index, tx.Hash, tx.BlockNumber, ErrInvalidBlock)
 		}
-		if _, dup := seenTx[tx.Index]; dup {
-			return nil, fmt.Errorf("two txs with index %d: %w", tx.Index, ErrInvalidBlock)
-		}
-		seenTx[tx.Index] = struct{}{}
-		sets = append(sets, kv{txKey(c, num, tx.Index), encodeTx(tx)})
-		if tx.Hash != "" {
-			sets = append(sets, kv{txHashKey(c, tx.Hash), txLoc(num, tx.Index)})
+		txs = append(txs, tx)
+	}
+	if !slices.IsSortedFunc(txs, cmpTx) {
+		slices.SortStableFunc(txs, cmpTx)
+	}
+	for i := 1; i < len(txs); i++ {
+		if txs[i].Index == txs[i-1].Index {
+			return nil, fmt.Errorf("two txs with index %d: %w", txs[i].Index, ErrInvalidBlock)
 		}
 	}
-	seen := make(map[uint64]struct{}, len(b.Transfers))
+	ts := sc.ts[:0]
 	for i := range b.Transfers {
 		t := &b.Transfers[i]
 		if t.BlockNumber != num {
 			return nil, fmt.Errorf("transfer %d/%d has block number %d: %w", t.TxIndex, t.Ordinal, t.BlockNumber, ErrInvalidBlock)
 		}
-		id := uint64(t.TxIndex)<<32 | uint64(t.Ordinal)
-		if _, dup := seen[id]; dup {
-			return nil, fmt.Errorf("two transfers with tx index %d and ordinal %d: %w", t.TxIndex, t.Ordinal, ErrInvalidBlock)
+		ts = append(ts, t)
+	}
+	if !slices.IsSortedFunc(ts, cmpTransfer) {
+		slices.SortStableFunc(ts, cmpTransfer)
+	}
+	for i := 1; i < len(ts); i++ {
+		if cmpTransfer(ts[i-1], ts[i]) == 0 {
+			return nil, fmt.Errorf("two transfers with tx index %d and ordinal %d: %w", ts[i].TxIndex, ts[i].Ordinal, ErrInvalidBlock)
 		}
-		seen[id] = struct{}{}
-		sets = append(sets, kv{transferKey(c, num, t.TxIndex, t.Ordinal), encodeTransfer(t)})
-		addrKeys(c, t, func(k []byte) { sets = append(sets, kv{k, nil}) })
+	}
+	sc.txs, sc.ts = txs, ts
+
+	if len(ts) > 0 {
+		sets = append(sets, kv{transfersKey(c, num), encodeTransfers(ts)})
+	}
+	if len(txs) > 0 {
+		sets = append(sets, kv{txsKey(c, num), encodeTxs(txs)})
+	}
+
+	// The address entries: every (address, transfer, side), grouped by
+	// address with the stable sort, so each group stays in exhibit order.
+	refs, canons := sc.refs[:0], sc.canons[:0]
+	party := func(addr string, r addrRef) {
+		start := len(canons)
+		if canons = appendCanon(canons, c, addr); len(canons) > start {
+			refs = append(refs, partyRef{canons[start:len(canons):len(canons)], r})
+		}
+	}
+	for _, t := range ts {
+		r := addrRef{idx: t.TxIndex, ord: t.Ordinal, dir: addrDirOut}
+		for _, f := range t.From {
+			party(f, r)
+		}
+		r.dir = addrDirIn
+		party(t.To, r)
+	}
+	for _, tx := range txs {
+		party(tx.From, addrRef{idx: tx.Index, ord: sentSentinel, dir: addrDirSent})
+	}
+	slices.SortStableFunc(refs, func(a, b partyRef) int {
+		if c := bytes.Compare(a.canon, b.canon); c != 0 {
+			return c
+		}
+		switch {
+		case refLess(a.addrRef, b.addrRef):
+			return -1
+		case refLess(b.addrRef, a.addrRef):
+			return 1
+		}
+		return 0
+	})
+	// Keys and values share one buffer; Badger keeps them until Flush.
+	out := make([]byte, 0, 48*len(refs))
+	for i := 0; i < len(refs); {
+		canon := refs[i].canon
+		start := len(out)
+		out = appendAddrKey(out, c, canon, num)
+		key := out[start:len(out):len(out)]
+		start = len(out)
+		for i < len(refs) && bytes.Equal(refs[i].canon, canon) {
+			r := refs[i].addrRef
+			for i++; i < len(refs) && refs[i].idx == r.idx && refs[i].ord == r.ord && bytes.Equal(refs[i].canon, canon); i++ {
+				r.dir |= refs[i].dir // a self-transfer, or an address twice in From
+			}
+			out = appendAddrRef(out, r)
+		}
+		sets = append(sets, kv{key, out[start:len(out):len(out)]})
+	}
+	clear(refs)
+	sc.refs, sc.canons = refs[:0], canons[:0]
+
+	for _, tx := range txs {
+		if tx.Hash != "" {
+			sets = append(sets, kv{txHashKey(c, tx.Hash), txLoc(num, tx.Index)})
+		}
 	}
 	sets = append(sets, kv{blockKey(c, num), encodeBlock(&b.Block)})
 	return sets, nil
 }
 
-// addrKeys calls fn with every address-index key of t: an out entry per
-// From address, an in entry for To. Empty addresses are not indexed.
-func addrKeys(c byte, t *chains.Transfer, fn func([]byte)) {
-	for _, f := range t.From {
-		if canon := canonAddr(c, f); canon != nil {
-			fn(addrKey(c, addrDirOut, canon, t.BlockNumber, t.TxIndex, t.Ordinal))
-		}
-	}
-	if canon := canonAddr(c, t.To); canon != nil {
-		fn(addrKey(c, addrDirIn, canon, t.BlockNumber, t.TxIndex, t.Ordinal))
-	}
-}
-
-// oldBlockKeys appends the keys block num holds now: its address entries
-// and still-current hash look-ups to indexDels, its transfers and
-// transactions to primaryDels. The header is not included: the new block
-// overwrites it.
+// oldBlockKeys appends the keys block num holds now: the address entries
+// of its transfers and its still-current hash look-ups to indexDels, its
+// transfers and transactions values to primaryDels. The header is not
+// included: the new block overwrites it. (The values are copied, so that
+// no other read happens inside Badger's value callback.)
 func oldBlockKeys(txn *badger.Txn, c byte, num uint64, indexDels, primaryDels [][]byte) ([][]byte, [][]byte, error) {
-	var t chains.Transfer
-	err := scan(txn, transferBlockPrefix(c, num), func(item *badger.Item) error {
-		key := item.KeyCopy(nil)
-		if len(key) != 2+suffixLen {
-			return fmt.Errorf("%w: transfer key %x", ErrCorrupt, key)
-		}
-		n, idx, ord := splitSuffix(key)
-		if err := item.Value(func(v []byte) error { return decodeTransfer(v, n, idx, ord, &t, nil) }); err != nil {
-			return fmt.Errorf("transfer %d/%d: %w", idx, ord, err)
-		}
-		primaryDels = append(primaryDels, key)
-		addrKeys(c, &t, func(k []byte) { indexDels = append(indexDels, k) })
-		return nil
-	})
+	tk := transfersKey(c, num)
+	v, ok, err := get(txn, tk)
 	if err != nil {
 		return nil, nil, err
 	}
-	err = scan(txn, txBlockPrefix(c, num), func(item *badger.Item) error {
-		key := item.KeyCopy(nil)
-		if len(key) != 14 {
-			return fmt.Errorf("%w: tx key %x", ErrCorrupt, key)
+	seen := make(map[string]struct{})
+	add := func(addr string) {
+		if canon := canonAddr(c, addr); canon != nil {
+			k := addrKey(c, canon, num)
+			if _, dup := seen[string(k)]; !dup {
+				seen[string(k)] = struct{}{}
+				indexDels = append(indexDels, k)
+			}
 		}
-		idx := binary.BigEndian.Uint32(key[10:])
-		var tx chains.Tx
-		err := item.Value(func(v []byte) (err error) {
-			tx, err = decodeTx(v, num, idx)
-			return err
-		})
+	}
+	if ok {
+		primaryDels = append(primaryDels, tk)
+		var r transfersReader
+		if err := r.reset(v, num); err != nil {
+			return nil, nil, fmt.Errorf("transfers: %w", err)
+		}
+		for r.next() {
+			from, to, err := r.parties()
+			if err != nil {
+				return nil, nil, fmt.Errorf("transfer %d/%d: %w", r.idx, r.ord, err)
+			}
+			for _, f := range from {
+				add(f)
+			}
+			add(to)
+		}
+		if err := r.err(); err != nil {
+			return nil, nil, fmt.Errorf("transfers: %w", err)
+		}
+	}
+	xk := txsKey(c, num)
+	if v, ok, err = get(txn, xk); err != nil || !ok {
+		return indexDels, primaryDels, err
+	}
+	primaryDels = append(primaryDels, xk)
+	var r txsReader
+	if err := r.reset(v, num); err != nil {
+		return nil, nil, fmt.Errorf("txs: %w", err)
+	}
+	for r.next() {
+		tx, err := r.decode()
 		if err != nil {
-			return fmt.Errorf("tx %d: %w", idx, err)
+			return nil, nil, fmt.Errorf("tx %d: %w", r.idx, err)
 		}
-		primaryDels = append(primaryDels, key)
+		add(tx.From) // its sent-transaction ref
 		if tx.Hash == "" {
-			return nil
+			continue
 		}
 		hk := txHashKey(c, tx.Hash)
 		loc, ok, err := get(txn, hk)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		if ok && bytes.Equal(loc, txLoc(num, idx)) {
+		if ok && bytes.Equal(loc, txLoc(num, tx.Index)) {
 			indexDels = append(indexDels, hk)
 		}
-		return nil
-	})
-	return indexDels, primaryDels, err
+	}
+	if err := r.err(); err != nil {
+		return nil, nil, fmt.Errorf("txs: %w", err)
+	}
+	return indexDels, primaryDels, nil
+}
+
+// withValue calls fn with the value of key, valid only during the call,
+// if there is one. fn must not read from txn: Badger may hold a
+// value-log file's read lock during the call.
+func withValue(txn *badger.Txn, key []byte, fn func([]byte) error) (ok bool, err error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, item.Value(fn)
 }
 
 // scan calls fn for every item under prefix, in key order. It does not
@@ -791,21 +919,22 @@ func (s *Store) Txs(chain chains.Chain, block uint64) ([]chains.Tx, error) {
 	}
 	var txs []chains.Tx
 	err = s.db.View(func(txn *badger.Txn) error {
-		return scan(txn, txBlockPrefix(c, block), func(item *badger.Item) error {
-			k := item.Key()
-			if len(k) != 14 {
-				return fmt.Errorf("%w: tx key %x", ErrCorrupt, k)
+		_, err := withValue(txn, txsKey(c, block), func(v []byte) error {
+			var r txsReader
+			if err := r.reset(v, block); err != nil {
+				return err
 			}
-			idx := binary.BigEndian.Uint32(k[10:])
-			return item.Value(func(v []byte) error {
-				tx, err := decodeTx(v, block, idx)
+			txs = make([]chains.Tx, 0, r.count())
+			for r.next() {
+				tx, err := r.decode()
 				if err != nil {
-					return fmt.Errorf("tx %d: %w", idx, err)
+					return fmt.Errorf("tx %d: %w", r.idx, err)
 				}
 				txs = append(txs, tx)
-				return nil
-			})
+			}
+			return r.err()
 		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read %s txs of block %d from store %s: %w", chain, block, s.dir, err)
@@ -832,16 +961,26 @@ func (s *Store) TxByHash(chain chains.Chain, hash string) (chains.Tx, bool, erro
 			return fmt.Errorf("%w: tx location %x", ErrCorrupt, loc)
 		}
 		num, idx := binary.BigEndian.Uint64(loc), binary.BigEndian.Uint32(loc[8:])
-		v, found, err := get(txn, txKey(c, num, idx))
-		if err != nil || !found {
-			return err
-		}
-		if tx, err = decodeTx(v, num, idx); err != nil {
-			return err
-		}
-		// A stale look-up (its block rewritten by a killed run) is absence.
-		ok = bytes.Equal(txHashKey(c, tx.Hash), hk)
-		return nil
+		_, err = withValue(txn, txsKey(c, num), func(v []byte) error {
+			var r txsReader
+			if err := r.reset(v, num); err != nil {
+				return err
+			}
+			for r.next() && r.idx <= idx {
+				if r.idx < idx {
+					continue
+				}
+				var err error
+				if tx, err = r.decode(); err != nil {
+					return fmt.Errorf("tx %d/%d: %w", num, idx, err)
+				}
+				// A stale look-up (its block rewritten by a killed run) is absence.
+				ok = bytes.Equal(txHashKey(c, tx.Hash), hk)
+				return nil
+			}
+			return r.err()
+		})
+		return err
 	})
 	if err != nil || !ok {
 		if err != nil {
@@ -870,17 +1009,37 @@ func (s *Store) Transfers(chain chains.Chain, from, to uint64, fn func(*chains.T
 		opts.PrefetchValues = false // see scan
 		it := txn.NewIterator(opts)
 		defer it.Close()
-		var memo transferMemo
-		for it.Seek(transferBlockPrefix(c, from)); it.Valid(); it.Next() {
-			t, err := readTransfer(it.Item(), &memo)
-			if err != nil {
-				return err
+		var r transfersReader
+		var buf []byte
+		for it.Seek(transfersKey(c, from)); it.Valid(); it.Next() {
+			item := it.Item()
+			num, ok := keyNum(item.Key())
+			if !ok {
+				return fmt.Errorf("%w: transfers key %x", ErrCorrupt, item.Key())
 			}
-			if t.BlockNumber > to {
+			if num > to {
 				return nil
 			}
-			if fnErr = fn(t); fnErr != nil {
-				return fnErr
+			// A copy, so that fn runs outside Badger's value callback
+			// (which may hold a value-log lock) and may use the store.
+			var err error
+			if buf, err = item.ValueCopy(buf[:0]); err != nil {
+				return err
+			}
+			if err := r.reset(buf, num); err != nil {
+				return fmt.Errorf("transfers of block %d: %w", num, err)
+			}
+			for r.next() {
+				t := new(chains.Transfer)
+				if err := r.decode(t); err != nil {
+					return fmt.Errorf("transfer %d/%d/%d: %w", num, r.idx, r.ord, err)
+				}
+				if fnErr = fn(t); fnErr != nil {
+					return fnErr
+				}
+			}
+			if err := r.err(); err != nil {
+				return fmt.Errorf("transfers of block %d: %w", num, err)
 			}
 		}
 		return nil
@@ -894,21 +1053,6 @@ func (s *Store) Transfers(chain chains.Chain, from, to uint64, fn func(*chains.T
 	return nil
 }
 
-// readTransfer decodes the primary transfer record item.
-func readTransfer(item *badger.Item, m *transferMemo) (*chains.Transfer, error) {
-	k := item.Key()
-	if len(k) != 2+suffixLen {
-		return nil, fmt.Errorf("%w: transfer key %x", ErrCorrupt, k)
-	}
-	num, idx, ord := splitSuffix(k)
-	t := new(chains.Transfer)
-	err := item.Value(func(v []byte) error { return decodeTransfer(v, num, idx, ord, t, m) })
-	if err != nil {
-		return nil, fmt.Errorf("transfer %d/%d/%d: %w", num, idx, ord, err)
-	}
-	return t, nil
-}
-
 // TxTransfers returns the transfers of one transaction in ordinal order.
 func (s *Store) TxTransfers(chain chains.Chain, block uint64, txIndex uint32) ([]chains.Transfer, error) {
 	c, err := chainByte(chain)
@@ -916,16 +1060,24 @@ func (s *Store) TxTransfers(chain chains.Chain, block uint64, txIndex uint32) ([
 		return nil, fmt.Errorf("tx transfers: %w", err)
 	}
 	var ts []chains.Transfer
-	var memo transferMemo
 	err = s.db.View(func(txn *badger.Txn) error {
-		return scan(txn, transferTxPrefix(c, block, txIndex), func(item *badger.Item) error {
-			t, err := readTransfer(item, &memo)
-			if err != nil {
+		_, err := withValue(txn, transfersKey(c, block), func(v []byte) error {
+			var r transfersReader
+			if err := r.reset(v, block); err != nil {
 				return err
 			}
-			ts = append(ts, *t)
-			return nil
+			r.seek(txIndex, 0)
+			for r.cur && r.idx == txIndex {
+				var t chains.Transfer
+				if err := r.decode(&t); err != nil {
+					return fmt.Errorf("transfer %d/%d/%d: %w", block, r.idx, r.ord, err)
+				}
+				ts = append(ts, t)
+				r.next()
+			}
+			return r.err()
 		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read %s transfers of tx %d/%d from store %s: %w", chain, block, txIndex, s.dir, err)
@@ -955,38 +1107,15 @@ func (d Direction) String() string {
 	return fmt.Sprintf("Direction(%d)", uint8(d))
 }
 
-// addrScan walks one direction of one address's index entries.
-type addrScan struct {
-	it   *badger.Iterator
-	plen int    // length of the address prefix
-	to   uint64 // last block wanted
-	cur  []byte // suffix (num+idx+ord) of the current entry; nil when done
-	buf  []byte
-	err  error
-}
-
-func (a *addrScan) load() {
-	a.cur = nil
-	if !a.it.Valid() {
-		return
-	}
-	k := a.it.Item().Key()
-	if len(k) != a.plen+suffixLen {
-		a.err = fmt.Errorf("%w: address-index key %x", ErrCorrupt, k)
-		return
-	}
-	if binary.BigEndian.Uint64(k[a.plen:]) > a.to {
-		return
-	}
-	a.buf = append(a.buf[:0], k[a.plen:]...)
-	a.cur = a.buf
-}
-
 // AddressTransfers calls fn for every transfer of addr (To for In, From
 // for Out, either for Both) with from <= block <= to, in exhibit order,
 // each once even if addr is on both sides. For eth, addr's letter case
 // does not matter; for btc it does. Each call gets a new Transfer that fn
 // may keep. An error from fn stops the scan and is returned as is.
+//
+// The address index has one entry per block, so each block's transfers
+// value is read once per call, and only the transfers the entry lists are
+// decoded.
 func (s *Store) AddressTransfers(chain chains.Chain, addr string, dir Direction, from, to uint64, fn func(*chains.Transfer) error) error {
 	c, err := chainByte(chain)
 	if err != nil {
@@ -1004,66 +1133,74 @@ func (s *Store) AddressTransfers(chain chains.Chain, addr string, dir Direction,
 	}
 	var fnErr error
 	err = s.db.View(func(txn *badger.Txn) error {
-		var scans []*addrScan
-		defer func() {
-			for _, a := range scans {
-				a.it.Close()
+		p := addrPrefix(c, canon)
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = p
+		opts.PrefetchValues = false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		var refs []addrRef
+		var r transfersReader
+		var pending []*chains.Transfer
+		for it.Seek(binary.BigEndian.AppendUint64(slices.Clip(p), from)); it.Valid(); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if len(k) != len(p)+8 {
+				return fmt.Errorf("%w: address-index key %x", ErrCorrupt, k)
 			}
-		}()
-		for _, d := range []struct {
-			want Direction
-			b    byte
-		}{{In, addrDirIn}, {Out, addrDirOut}} {
-			if dir&d.want == 0 {
-				continue
-			}
-			p := addrPrefix(c, d.b, canon)
-			opts := badger.DefaultIteratorOptions
-			opts.Prefix = p
-			opts.PrefetchValues = false
-			a := &addrScan{it: txn.NewIterator(opts), plen: len(p), to: to}
-			scans = append(scans, a)
-			a.it.Seek(binary.BigEndian.AppendUint64(slices.Clip(p), from))
-			a.load()
-		}
-		var next []byte
-		var memo transferMemo
-		for {
-			next = next[:0]
-			for _, a := range scans {
-				if a.err != nil {
-					return a.err
-				}
-				if a.cur != nil && (len(next) == 0 || bytes.Compare(a.cur, next) < 0) {
-					next = append(next[:0], a.cur...)
-				}
-			}
-			if len(next) == 0 {
+			num := binary.BigEndian.Uint64(k[len(p):])
+			if num > to {
 				return nil
 			}
-			for _, a := range scans {
-				if a.cur != nil && bytes.Equal(a.cur, next) {
-					a.it.Next()
-					a.load()
+			err := item.Value(func(v []byte) (err error) {
+				refs, err = decodeAddrRefs(v, byte(dir), refs[:0])
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("address entry of block %d: %w", num, err)
+			}
+			if len(refs) == 0 {
+				continue
+			}
+			// Decode the listed transfers in Badger's value callback, then
+			// call fn outside it (it may hold a value-log lock).
+			found, err := withValue(txn, transfersKey(c, num), func(v []byte) error {
+				if err := r.reset(v, num); err != nil {
+					return err
+				}
+				for _, ref := range refs {
+					if !r.seek(ref.idx, ref.ord) {
+						if r.err() != nil {
+							return r.err()
+						}
+						continue // left by a killed run
+					}
+					t := new(chains.Transfer)
+					if err := r.decode(t); err != nil {
+						return fmt.Errorf("transfer %d/%d: %w", r.idx, r.ord, err)
+					}
+					if !involves(c, t, canon, dir) {
+						continue // stale entry of a rewritten block
+					}
+					pending = append(pending, t)
+				}
+				return r.err()
+			})
+			if err != nil {
+				return fmt.Errorf("transfers of block %d: %w", num, err)
+			}
+			if !found {
+				continue // left by a killed run; the rerun rewrites it
+			}
+			for i, t := range pending {
+				pending[i] = nil
+				if fnErr = fn(t); fnErr != nil {
+					return fnErr
 				}
 			}
-			item, err := txn.Get(transferKeyFromSuffix(c, next))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue // left by a killed run; the rerun rewrites it
-			} else if err != nil {
-				return err
-			}
-			t, err := readTransfer(item, &memo)
-			if err != nil {
-				return err
-			}
-			if !involves(c, t, canon, dir) {
-				continue // stale entry of a rewritten block
-			}
-			if fnErr = fn(t); fnErr != nil {
-				return fnErr
-			}
+			pending = pending[:0]
 		}
+		return nil
 	})
 	if fnErr != nil {
 		return fnErr
@@ -1074,14 +1211,110 @@ func (s *Store) AddressTransfers(chain chains.Chain, addr string, dir Direction,
 	return nil
 }
 
+// SentTxs calls fn for every transaction addr sent (it paid the fee) with
+// from <= block <= to, in order, whether or not it moved value: a tracer
+// needs every fee to keep an address's balance exact. Like
+// AddressTransfers it reads the address index, one entry per block, and
+// skips entries a killed or rewritten run left behind.
+func (s *Store) SentTxs(chain chains.Chain, addr string, from, to uint64, fn func(*chains.Tx) error) error {
+	c, err := chainByte(chain)
+	if err != nil {
+		return fmt.Errorf("sent txs: %w", err)
+	}
+	if err := checkRange("sent txs", from, to); err != nil {
+		return err
+	}
+	canon := canonAddr(c, addr)
+	if canon == nil {
+		return fmt.Errorf("sent txs: empty address: %w", ErrInvalidArgument)
+	}
+	var fnErr error
+	err = s.db.View(func(txn *badger.Txn) error {
+		p := addrPrefix(c, canon)
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = p
+		opts.PrefetchValues = false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		var refs []addrRef
+		var pending []chains.Tx
+		for it.Seek(binary.BigEndian.AppendUint64(slices.Clip(p), from)); it.Valid(); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if len(k) != len(p)+8 {
+				return fmt.Errorf("%w: address-index key %x", ErrCorrupt, k)
+			}
+			num := binary.BigEndian.Uint64(k[len(p):])
+			if num > to {
+				return nil
+			}
+			err := item.Value(func(v []byte) (err error) {
+				refs, err = decodeAddrRefs(v, addrDirSent, refs[:0])
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("address entry of block %d: %w", num, err)
+			}
+			if len(refs) == 0 {
+				continue
+			}
+			found, err := withValue(txn, txsKey(c, num), func(v []byte) error {
+				var r txsReader
+				if err := r.reset(v, num); err != nil {
+					return err
+				}
+				want := 0
+				for r.next() && want < len(refs) {
+					for want < len(refs) && refs[want].idx < r.idx {
+						want++ // left by a killed run
+					}
+					if want == len(refs) || refs[want].idx != r.idx {
+						continue
+					}
+					tx, err := r.decode()
+					if err != nil {
+						return fmt.Errorf("tx %d: %w", r.idx, err)
+					}
+					if bytes.Equal(canonAddr(c, tx.From), canon) {
+						pending = append(pending, tx)
+					}
+					want++
+				}
+				return r.err()
+			})
+			if err != nil {
+				return fmt.Errorf("transactions of block %d: %w", num, err)
+			}
+			if !found {
+				continue
+			}
+			for i := range pending {
+				if fnErr = fn(&pending[i]); fnErr != nil {
+					return fnErr
+				}
+			}
+			pending = pending[:0]
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("scan %s transactions sent by %s [%d,%d] in store %s: %w", chain, addr, from, to, s.dir, err)
+	}
+	return nil
+}
+
 // involves reports whether t has canon on a side dir selects.
 func involves(c byte, t *chains.Transfer, canon []byte, dir Direction) bool {
-	if dir&In != 0 && bytes.Equal(canonAddr(c, t.To), canon) {
+	var buf [64]byte
+	if dir&In != 0 && bytes.Equal(appendCanon(buf[:0], c, t.To), canon) {
 		return true
 	}
 	if dir&Out != 0 {
 		for _, f := range t.From {
-			if bytes.Equal(canonAddr(c, f), canon) {
+			if bytes.Equal(appendCanon(buf[:0], c, f), canon) {
 				return true
 			}
 		}
@@ -1129,22 +1362,28 @@ type Stats struct {
 	Chains    map[chains.Chain]ChainStats // chains with any data
 }
 
-// ChainStats counts one chain's records.
+// ChainStats counts one chain's records. Transactions and transfers are
+// stored one value per block and the address index one entry per address
+// and block, so Txs, Transfers and AddressEntries count what those values
+// hold, not keys.
 type ChainStats struct {
 	Network        string
-	Blocks         uint64
-	Txs            uint64
-	TxHashes       uint64
-	Transfers      uint64
-	AddressEntries uint64
+	Blocks         uint64 // block headers
+	Txs            uint64 // transactions in the blocks' transactions values
+	TxHashes       uint64 // transaction-hash look-ups
+	Transfers      uint64 // transfers in the blocks' transfers values
+	AddressEntries uint64 // (address, direction, transfer) references of the address index
 	RawEntries     uint64
 	RawBytes       int64 // sum of raw value sizes as stored (S2-compressed)
 	Indexed        []Range
 	IndexedBlocks  uint64 // blocks covered by Indexed
 }
 
-// Stats counts every record with key-only prefix scans, so it takes time
-// proportional to the number of keys (about a second per few million).
+// Stats counts every record with prefix scans: keys alone for headers,
+// hash look-ups, raw entries and meta keys, and the head of each block's
+// transactions and transfers value and each address entry for the others.
+// It takes time proportional to the number of keys (about a second per
+// few million).
 func (s *Store) Stats() (Stats, error) {
 	st := Stats{Chains: make(map[chains.Chain]ChainStats)}
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -1156,6 +1395,41 @@ func (s *Store) Stats() (Stats, error) {
 				}
 				return nil
 			})
+		}
+		// countIn adds what each value under prefix holds, as counted by
+		// fn, which sees the value only during the call.
+		countIn := func(prefix []byte, n *uint64, fn func(num uint64, v []byte) (uint64, error)) error {
+			return scan(txn, prefix, func(item *badger.Item) error {
+				num, _ := keyNum(item.Key()) // only the transfers and txs keys have one
+				return item.Value(func(v []byte) error {
+					m, err := fn(num, v)
+					if err != nil {
+						return fmt.Errorf("key %x: %w", item.Key(), err)
+					}
+					*n += m
+					return nil
+				})
+			})
+		}
+		var tr transfersReader
+		var xr txsReader
+		var refs []addrRef
+		countTransfers := func(num uint64, v []byte) (uint64, error) {
+			err := tr.reset(v, num)
+			return tr.count(), err
+		}
+		countTxs := func(num uint64, v []byte) (uint64, error) {
+			err := xr.reset(v, num)
+			return xr.count(), err
+		}
+		countRefs := func(_ uint64, v []byte) (uint64, error) {
+			var err error
+			refs, err = decodeAddrRefs(v, addrDirIn|addrDirOut, refs[:0])
+			var n uint64
+			for _, r := range refs {
+				n += uint64(bits.OnesCount8(r.dir)) // sent-transaction refs are not counted
+			}
+			return n, err
 		}
 		if err := count([]byte{prefixMeta}, &st.MetaKeys, nil); err != nil {
 			return err
@@ -1169,13 +1443,23 @@ func (s *Store) Stats() (Stats, error) {
 				size *int64
 			}{
 				{prefixBlock, &cs.Blocks, nil},
-				{prefixTx, &cs.Txs, nil},
 				{prefixTxHash, &cs.TxHashes, nil},
-				{prefixTransfer, &cs.Transfers, nil},
-				{prefixAddr, &cs.AddressEntries, nil},
 				{prefixRaw, &cs.RawEntries, &cs.RawBytes},
 			} {
 				if err := count(chainPrefix(x.p, c), x.n, x.size); err != nil {
+					return err
+				}
+			}
+			for _, x := range []struct {
+				p  byte
+				n  *uint64
+				fn func(uint64, []byte) (uint64, error)
+			}{
+				{prefixTx, &cs.Txs, countTxs},
+				{prefixTransfer, &cs.Transfers, countTransfers},
+				{prefixAddr, &cs.AddressEntries, countRefs},
+			} {
+				if err := countIn(chainPrefix(x.p, c), x.n, x.fn); err != nil {
 					return err
 				}
 			}

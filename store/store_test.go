@@ -229,7 +229,8 @@ func TestCodecStrings(t *testing.T) {
 	for _, s := range []string{
 		"", "0x", "0x0", "0xabc", "0xab", "0xAB", "0xABcd01", "abcdef", "ABCDEF", "aB", "0X12", "0xzz",
 		"1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "héllo", "out:3",
-		"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", hash32("x", 1),
+		"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", hash32("x", 1), "0xAbCdEf12", "0x0g", "ABCDEG", "0xAB\xff1",
+		"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeZ",
 	} {
 		t.Run(fmt.Sprintf("%q", s), func(t *testing.T) {
 			b := appendString([]byte{0xee}, s)
@@ -250,6 +251,31 @@ func TestCodecStrings(t *testing.T) {
 			t.Fatalf("mixed-case address encodes to %d bytes, want 27", n)
 		}
 	})
+}
+
+// decodeAllTransfers reads every record of a Transfers value.
+func decodeAllTransfers(v []byte, num uint64) ([]chains.Transfer, error) {
+	var r transfersReader
+	if err := r.reset(v, num); err != nil {
+		return nil, err
+	}
+	var ts []chains.Transfer
+	for r.next() {
+		var t chains.Transfer
+		if err := r.decode(&t); err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, r.err()
+}
+
+func ptrs[T any](xs []T) []*T {
+	ps := make([]*T, len(xs))
+	for i := range xs {
+		ps[i] = &xs[i]
+	}
+	return ps
 }
 
 func TestCodecRoundTrip(t *testing.T) {
@@ -279,6 +305,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"utxo", func(t *chains.Transfer) {
 			t.Kind, t.Asset, t.Position, t.To = chains.KindUTXO, chains.AssetBTC, "out:4", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"
 		}},
+		{"other block hash and time", func(t *chains.Transfer) { t.BlockHash, t.Timestamp = hash32("other", 1), 5 }},
 		{"max numbers", func(t *chains.Transfer) {
 			t.BlockNumber, t.TxIndex, t.Ordinal, t.Timestamp = math.MaxUint64, math.MaxUint32, math.MaxUint32, math.MaxUint64
 		}},
@@ -288,53 +315,124 @@ func TestCodecRoundTrip(t *testing.T) {
 			want := base
 			want.From = slices.Clone(base.From)
 			tc.mod(&want)
-			var got chains.Transfer
-			if err := decodeTransfer(encodeTransfer(&want), want.BlockNumber, want.TxIndex, want.Ordinal, &got, nil); err != nil {
+			got, err := decodeAllTransfers(encodeTransfers([]*chains.Transfer{&want}), want.BlockNumber)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if d := transferDiff(&got, &want); d != "" {
-				t.Fatal(d)
-			}
+			checkTransfers(t, got, []chains.Transfer{want})
 		})
 	}
 
-	t.Run("transfers in sequence through one memo", func(t *testing.T) {
-		var memo transferMemo
-		var all []chains.Transfer
-		for _, tc := range transfers {
-			want := base
-			want.From = slices.Clone(base.From)
-			tc.mod(&want)
-			all = append(all, want, want)
+	// One block value of every case twice, the second a later transfer of
+	// the same tx: exercises the record flags and the asset memo.
+	var seq []chains.Transfer
+	for i, tc := range transfers {
+		want := base
+		want.From = slices.Clone(base.From)
+		tc.mod(&want)
+		want.BlockNumber, want.TxIndex, want.Ordinal = base.BlockNumber, uint32(i), 0
+		again := want
+		again.Ordinal = chains.OrdinalLogBase + uint32(i)
+		seq = append(seq, want, again)
+	}
+	seqEnc := encodeTransfers(ptrs(seq))
+	t.Run("transfers of a block", func(t *testing.T) {
+		got, err := decodeAllTransfers(seqEnc, base.BlockNumber)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for i := range all {
-			want := &all[i]
+		checkTransfers(t, got, seq)
+		if got, err := decodeAllTransfers(encodeTransfers(nil), 9); err != nil || len(got) != 0 {
+			t.Fatalf("no transfers: %v, %v", got, err)
+		}
+	})
+	t.Run("seek decodes only what it finds", func(t *testing.T) {
+		var r transfersReader
+		if err := r.reset(seqEnc, base.BlockNumber); err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range []int{3, 4, 5, 20, 21, len(seq) - 1} {
+			w := &seq[i]
+			if !r.seek(w.TxIndex, w.Ordinal) {
+				t.Fatalf("seek %s: not found", tkey(w))
+			}
 			var got chains.Transfer
-			if err := decodeTransfer(encodeTransfer(want), want.BlockNumber, want.TxIndex, want.Ordinal, &got, &memo); err != nil {
+			if err := r.decode(&got); err != nil {
 				t.Fatal(err)
 			}
-			if d := transferDiff(&got, want); d != "" {
-				t.Fatalf("transfer %d: %s", i, d)
+			if d := transferDiff(&got, w); d != "" {
+				t.Fatalf("seek %s: %s", tkey(w), d)
 			}
+			if !r.seek(w.TxIndex, w.Ordinal) {
+				t.Fatalf("seek %s again: not found", tkey(w))
+			}
+		}
+		if r.seek(math.MaxUint32, 0) || r.err() != nil {
+			t.Fatalf("seek past the end: found, err %v", r.err())
+		}
+	})
+
+	t.Run("big block: 4-byte offsets", func(t *testing.T) {
+		blk := genBlocks(9, 1, 700, 3, 50)[0]
+		for i := range blk.Transfers {
+			blk.Transfers[i].Position = strings.Repeat("p", i%40)
+		}
+		enc := encodeTransfers(ptrs(blk.Transfers))
+		var r transfersReader
+		if err := r.reset(enc, 9); err != nil || r.width != 4 {
+			t.Fatalf("width %d, err %v", r.width, err)
+		}
+		got, err := decodeAllTransfers(enc, 9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTransfers(t, got, blk.Transfers)
+		for _, step := range []int{1, 7, 301} {
+			if err := r.reset(enc, 9); err != nil {
+				t.Fatal(err)
+			}
+			for i := step - 1; i < len(blk.Transfers); i += step {
+				w := &blk.Transfers[i]
+				var tr chains.Transfer
+				if !r.seek(w.TxIndex, w.Ordinal) || r.decode(&tr) != nil {
+					t.Fatalf("step %d: seek %s failed: %v", step, tkey(w), r.err())
+				}
+				if d := transferDiff(&tr, w); d != "" {
+					t.Fatalf("step %d: seek %s: %s", step, tkey(w), d)
+				}
+			}
+		}
+		if r.reset(enc, 9); r.seek(blk.Transfers[5].TxIndex, blk.Transfers[5].Ordinal+1) || !r.cur ||
+			r.idx != blk.Transfers[6].TxIndex || r.ord != blk.Transfers[6].Ordinal {
+			t.Fatalf("seek between records: at %d/%d", r.idx, r.ord)
 		}
 	})
 
 	txs := []chains.Tx{
 		{Hash: hash32("t", 1), BlockNumber: 9, Index: 4, From: ethAddr(1), To: ethAddr(2), Value: huge, Fee: big.NewInt(21000), Success: true},
 		{Hash: hash32("t", 2), BlockNumber: 9, Index: 5, From: ethAddr(1), Created: ethAddr(9), Value: nil, Fee: nil},
-		{Hash: "plain", BlockNumber: math.MaxUint64, Index: math.MaxUint32, Value: new(big.Int), Fee: new(big.Int)},
+		{Hash: "plain", BlockNumber: 9, Index: math.MaxUint32, Value: new(big.Int), Fee: new(big.Int)},
 	}
-	for i, want := range txs {
-		t.Run(fmt.Sprintf("tx/%d", i), func(t *testing.T) {
-			got, err := decodeTx(encodeTx(&want), want.BlockNumber, want.Index)
+	txEnc := encodeTxs(ptrs(txs))
+	t.Run("txs", func(t *testing.T) {
+		var r txsReader
+		if err := r.reset(txEnc, 9); err != nil {
+			t.Fatal(err)
+		}
+		i := 0
+		for ; r.next(); i++ {
+			got, err := r.decode()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := txDiff(&got, &want); d != "" {
-				t.Fatal(d)
+			if d := txDiff(&got, &txs[i]); d != "" {
+				t.Fatalf("tx %d: %s", i, d)
 			}
-		})
-	}
+		}
+		if r.err() != nil || i != len(txs) {
+			t.Fatalf("read %d txs, err %v", i, r.err())
+		}
+	})
 
 	blocks := []chains.Block{
 		{Number: 1, Hash: hash32("b", 1), ParentHash: hash32("b", 0), Timestamp: 1_438_269_988, TxCount: 3},
@@ -349,47 +447,115 @@ func TestCodecRoundTrip(t *testing.T) {
 		})
 	}
 
-	t.Run("truncated values are ErrCorrupt", func(t *testing.T) {
-		tr := base
-		tr.Amount = huge
-		enc := encodeTransfer(&tr)
-		for n := 0; n < len(enc); n++ {
-			var got chains.Transfer
-			if err := decodeTransfer(enc[:n], 1, 2, 3, &got, nil); !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("prefix of %d/%d bytes: err %v, want ErrCorrupt", n, len(enc), err)
+	t.Run("address refs", func(t *testing.T) {
+		want := []addrRef{{0, 0, addrDirIn}, {0, 1, addrDirIn | addrDirOut}, {7, chains.OrdinalLogBase, addrDirOut}, {math.MaxUint32, math.MaxUint32, addrDirIn}}
+		var v []byte
+		for _, r := range want {
+			v = appendAddrRef(v, r)
+		}
+		for _, dir := range []byte{0, addrDirIn, addrDirOut} {
+			got, err := decodeAddrRefs(v, dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := slices.DeleteFunc(slices.Clone(want), func(r addrRef) bool { return dir != 0 && r.dir&dir == 0 })
+			if !slices.Equal(got, w) {
+				t.Fatalf("dir %d: got %v, want %v", dir, got, w)
 			}
 		}
-		if err := decodeTransfer(append(enc, 0), 1, 2, 3, new(chains.Transfer), nil); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("trailing byte: err %v, want ErrCorrupt", err)
+		for _, bad := range [][]byte{
+			nil,
+			v[:len(v)-1],
+			appendAddrRef(appendAddrRef(nil, addrRef{1, 1, addrDirIn}), addrRef{1, 1, addrDirOut}), // not ascending
+			appendAddrRef(nil, addrRef{1, 1, 0}),                                                   // no direction
+		} {
+			if _, err := decodeAddrRefs(bad, 0, nil); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("%x: err %v, want ErrCorrupt", bad, err)
+			}
+		}
+	})
+
+	t.Run("truncated values are ErrCorrupt", func(t *testing.T) {
+		for n := 0; n < len(seqEnc); n++ {
+			if _, err := decodeAllTransfers(seqEnc[:n], 7); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("transfers prefix of %d/%d bytes: err %v, want ErrCorrupt", n, len(seqEnc), err)
+			}
+		}
+		if _, err := decodeAllTransfers(append(slices.Clip(seqEnc), 0), 7); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("transfers trailing byte: err %v, want ErrCorrupt", err)
+		}
+		readTxs := func(v []byte) error {
+			var r txsReader
+			if err := r.reset(v, 9); err != nil {
+				return err
+			}
+			for r.next() {
+				if _, err := r.decode(); err != nil {
+					return err
+				}
+			}
+			return r.err()
+		}
+		for n := 0; n < len(txEnc); n++ {
+			if err := readTxs(txEnc[:n]); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("txs prefix of %d/%d bytes: err %v, want ErrCorrupt", n, len(txEnc), err)
+			}
+		}
+		if err := readTxs(append(slices.Clip(txEnc), 0)); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("txs trailing byte: err %v, want ErrCorrupt", err)
+		}
+	})
+	t.Run("out of order records are ErrCorrupt", func(t *testing.T) {
+		a, b := seq[0], seq[1]
+		for name, v := range map[string][]byte{
+			"descending": encodeTransfers([]*chains.Transfer{&b, &a}),
+			"duplicate":  encodeTransfers([]*chains.Transfer{&a, &a}),
+		} {
+			if _, err := decodeAllTransfers(v, 7); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("%s: err %v, want ErrCorrupt", name, err)
+			}
+		}
+		x, y := txs[1], txs[0]
+		var r txsReader
+		if err := r.reset(encodeTxs([]*chains.Tx{&x, &y}), 9); err != nil {
+			t.Fatal(err)
+		}
+		for r.next() {
+		}
+		if !errors.Is(r.err(), ErrCorrupt) {
+			t.Fatalf("descending txs: err %v, want ErrCorrupt", r.err())
 		}
 	})
 }
 
-func FuzzDecodeTransfer(f *testing.F) {
+func FuzzDecodeTransfers(f *testing.F) {
 	tr := xfer(1, 2, 3, []string{ethAddr(1), "x"}, ethAddr(2), bigPow2(300, 1))
 	tr.TokenID = big.NewInt(5)
-	f.Add(encodeTransfer(&tr))
-	f.Add([]byte{codecVersion, 7, 255, 255, 255, 255, 255, 255, 255, 255, 255, 1})
+	tr2 := tr
+	tr2.Ordinal, tr2.BlockHash = 4, "other"
+	tr3 := xfer(1, 3, 0, nil, ethAddr(2), nil)
+	f.Add(encodeTransfers([]*chains.Transfer{&tr, &tr2, &tr3}))
+	f.Add([]byte{codecVersion, 1, 7, 255, 255, 255, 255, 255, 255, 255, 255, 255, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var got chains.Transfer
-		if decodeTransfer(b, 1, 2, 3, &got, nil) != nil {
+		// Look-ups must not panic, whatever the value.
+		var r transfersReader
+		if r.reset(b, 1) == nil {
+			for _, k := range [][2]uint32{{2, 4}, {0, 0}, {3, 0}, {2, 3}, {math.MaxUint32, 0}} {
+				if r.seek(k[0], k[1]) {
+					var tr chains.Transfer
+					_ = r.decode(&tr)
+				}
+			}
+		}
+		got, err := decodeAllTransfers(b, 1)
+		if err != nil {
 			return
 		}
-		enc := encodeTransfer(&got)
-		var memo transferMemo
-		for i, in := range [][]byte{enc, b, enc, b} {
-			var again chains.Transfer
-			m := &memo
-			if i == 0 {
-				m = nil
-			}
-			if err := decodeTransfer(in, 1, 2, 3, &again, m); err != nil {
-				t.Fatalf("decode %d: %v", i, err)
-			}
-			if d := transferDiff(&got, &again); d != "" {
-				t.Fatalf("decode %d: %s", i, d)
-			}
+		again, err := decodeAllTransfers(encodeTransfers(ptrs(got)), 1)
+		if err != nil {
+			t.Fatalf("decode re-encoded: %v", err)
 		}
+		checkTransfers(t, again, got)
 	})
 }
 
@@ -909,6 +1075,129 @@ func TestReorg(t *testing.T) {
 				t.Fatalf("X: %v", got)
 			}
 		})
+	}
+}
+
+// TestUnorderedInput: WriteBlocks takes a block's transactions and
+// transfers in any order and stores them in exhibit order.
+func TestUnorderedInput(t *testing.T) {
+	blk := genBlocks(7, 1, 5, 3, 11)[0]
+	want := slices.Clone(blk.Transfers)
+	wantTxs := slices.Clone(blk.Txs)
+	slices.Reverse(blk.Transfers)
+	slices.Reverse(blk.Txs)
+	blk.Transfers[0], blk.Transfers[5] = blk.Transfers[5], blk.Transfers[0]
+	s := openStore(t, t.TempDir())
+	if err := s.WriteBlocks(chains.ETH, []*chains.BlockTransfers{blk}); err != nil {
+		t.Fatal(err)
+	}
+	checkTransfers(t, scanAll(t, s, chains.ETH, 0, 100), want)
+	got, err := s.TxTransfers(chains.ETH, 7, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTransfers(t, got, want[6:9])
+	txs, err := s.Txs(chains.ETH, 7)
+	if err != nil || len(txs) != len(wantTxs) {
+		t.Fatalf("Txs: %d, %v", len(txs), err)
+	}
+	for i := range txs {
+		if d := txDiff(&txs[i], &wantTxs[i]); d != "" {
+			t.Fatalf("tx %d: %s", i, d)
+		}
+	}
+	if tkey(&blk.Transfers[0]) != tkey(&want[len(want)-6]) {
+		t.Fatal("WriteBlocks reordered the caller's slice")
+	}
+}
+
+// TestLeftoverIndexEntries: index entries that a killed run left pointing
+// at nothing, or at records that are no longer theirs, read as absent.
+func TestLeftoverIndexEntries(t *testing.T) {
+	A, B, C := ethAddr(0xA), ethAddr(0xB), ethAddr(0xC)
+	one := big.NewInt(1)
+	s := openStore(t, t.TempDir())
+	blk := block(5, hash32("b", 5), xfer(5, 0, 0, []string{A}, B, one), xfer(5, 1, 0, []string{B}, C, one))
+	if err := s.WriteBlocks(chains.ETH, []*chains.BlockTransfers{blk}); err != nil {
+		t.Fatal(err)
+	}
+	cA, cC := canonAddr(chainETH, A), canonAddr(chainETH, C)
+	ref := func(refs ...addrRef) []byte {
+		var v []byte
+		for _, r := range refs {
+			v = appendAddrRef(v, r)
+		}
+		return v
+	}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for _, e := range []kv{
+			// A: its real entry plus a transfer block 5 does not hold and
+			// one that is not A's, and an entry of a block never written.
+			{addrKey(chainETH, cA, 5), ref(addrRef{0, 0, addrDirOut}, addrRef{0, 7, addrDirIn}, addrRef{1, 0, addrDirIn | addrDirOut})},
+			{addrKey(chainETH, cA, 6), ref(addrRef{0, 0, addrDirOut})},
+			// C received 5/1/0; an Out reference to it is stale.
+			{addrKey(chainETH, cC, 5), ref(addrRef{1, 0, addrDirIn | addrDirOut})},
+			// Hash look-ups into a block without that tx, and into none.
+			{txHashKey(chainETH, hash32("gone", 1)), txLoc(5, 1)},
+			{txHashKey(chainETH, hash32("gone", 2)), txLoc(5, 9)},
+			{txHashKey(chainETH, hash32("gone", 3)), txLoc(6, 0)},
+		} {
+			if err := txn.Set(e.key, e.val); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		addr string
+		dir  Direction
+		want []string
+	}{
+		{A, Both, []string{"5/0/0"}},
+		{A, In, nil},
+		{A, Out, []string{"5/0/0"}},
+		{C, Both, []string{"5/1/0"}},
+		{C, Out, nil},
+	} {
+		if got := scanAddr(t, s, chains.ETH, tc.addr, tc.dir, 0, 10); !slices.Equal(got, tc.want) {
+			t.Fatalf("%s %v: %v, want %v", tc.addr, tc.dir, got, tc.want)
+		}
+	}
+	for i := uint64(1); i <= 3; i++ {
+		if tx, ok, err := s.TxByHash(chains.ETH, hash32("gone", i)); ok || err != nil {
+			t.Fatalf("stale look-up %d: %+v ok=%v err=%v", i, tx, ok, err)
+		}
+	}
+}
+
+// TestRewriteToEmptyBlock: a block rewritten without transactions or
+// transfers leaves nothing of the old one but its new header.
+func TestRewriteToEmptyBlock(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	old := genBlocks(3, 1, 4, 2, 9)[0]
+	if err := s.WriteBlocks(chains.ETH, []*chains.BlockTransfers{old}); err != nil {
+		t.Fatal(err)
+	}
+	empty := &chains.BlockTransfers{Block: chains.Block{Number: 3, Hash: hash32("empty", 3)}}
+	if err := s.WriteBlocks(chains.ETH, []*chains.BlockTransfers{empty}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ChainStats{Blocks: 1}
+	if fmt.Sprint(st.Chains[chains.ETH]) != fmt.Sprint(want) {
+		t.Fatalf("stats %+v, want %+v", st.Chains[chains.ETH], want)
+	}
+	if n := keyCount(t, s); n != 1 {
+		t.Fatalf("%d keys left, want the header only", n)
+	}
+	if _, ok, _ := s.TxByHash(chains.ETH, old.Txs[0].Hash); ok {
+		t.Fatal("old tx still found")
 	}
 }
 

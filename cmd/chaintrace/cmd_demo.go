@@ -1,37 +1,43 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"text/tabwriter"
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
-	"github.com/chaintrace/chaintrace/chains/ethereum"
-	"github.com/chaintrace/chaintrace/indexer"
+	"github.com/chaintrace/chaintrace/exhibit"
 	"github.com/chaintrace/chaintrace/internal/atomicfile"
 	"github.com/chaintrace/chaintrace/internal/devchain"
 	"github.com/chaintrace/chaintrace/internal/scenario"
-	"github.com/chaintrace/chaintrace/store"
 	"github.com/spf13/cobra"
 )
 
 func newDemoCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo [--out DIR]",
-		Short: "Play a scripted exchange hack on an in-process node and index it (no network)",
-		Long: `demo starts an in-process Ethereum node, plays an exchange hack shaped like
-Upbit's of 2019 (a hot wallet drained to one address, fan-out over several
-layers, a peel chain through exchange deposit addresses, a contract paying out
-by internal calls, a reverted attempt, a stolen token, mixer and bridge legs,
-unrelated traffic), indexes it with the same code as 'chaintrace index', and
-writes every transfer to DIR/transfers.jsonl. The store is kept in DIR/store,
-so 'chaintrace transfers --store DIR/store ...' can query it afterwards.`,
+		Short: "Trace a scripted exchange hack on an in-process node, write and verify the exhibit (no network)",
+		Long: `demo is the main job on an embedded case. It starts an in-process Ethereum
+node and plays an exchange hack shaped like Upbit's of 2019: a hot wallet
+drained of 342,000 ETH and a stolen token to one address, a fan-out over
+several layers, a peel chain through exchange deposit addresses, a contract
+paying out by internal calls, a reverted attempt, a re-merge with clean
+money, mixer and bridge legs, unrelated traffic around it all. Then it does
+what an investigator does, with the same code as the commands:
+
+  labels.csv     the labels an investigator holds (exchanges, mixer, bridge)
+  chaintrace trace --seed HACKER --labels labels.csv ...   -> exhibit.json
+  the same trace as transfers.csv and flow.dot
+  chaintrace verify exhibit.json                            -> re-checked
+
+and prints a summary: hops, addresses reached, what reached each exchange.
+The store stays in DIR/store for further queries.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), opts)
@@ -48,7 +54,7 @@ func runDemo(ctx context.Context, opts *globalOptions) error {
 		return usagef("--out %s: %v", out, err)
 	}
 	w := opts.stdout
-	fmt.Fprintln(w, "chaintrace demo: starting an in-process Ethereum node")
+	fmt.Fprintln(w, "chaintrace demo: starting an in-process Ethereum node (no network)")
 	node, err := devchain.Start(devchain.Config{Funded: scenario.Upbit2019Funded})
 	if err != nil {
 		return fmt.Errorf("starting the demo node: %w", err)
@@ -58,70 +64,90 @@ func runDemo(ctx context.Context, opts *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "played %q in blocks %d-%d: %d deliberate movements, %d launderer addresses, %d exchange deposit addresses\n",
-		truth.Name, truth.First, truth.Last, len(truth.Moves), len(truth.Controlled), len(truth.Deposits))
+	fmt.Fprintf(w, "played %q in blocks %d-%d: hot wallet drained to %s\n", truth.Name, truth.First, truth.Last, truth.Seeds[0].Hex())
 
-	// A fresh store each run: the demo chain is new every time.
+	labelsPath := filepath.Join(out, "labels.csv")
+	if err := writeLabelsCSV(labelsPath, truth); err != nil {
+		return err
+	}
 	storeDir := filepath.Join(out, "store")
-	if err := os.RemoveAll(storeDir); err != nil {
+	if err := os.RemoveAll(storeDir); err != nil { // the demo chain is new every run
 		return err
 	}
-	st, err := store.Open(storeDir, store.Options{Logger: opts.logger})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	src, err := ethereum.Dial(ctx, node.URL(), ethereum.Options{RPC: ethereum.RPCOptions{Logger: opts.logger}})
-	if err != nil {
-		return err
-	}
-	stats, err := indexer.Run(ctx, src, st, truth.First, truth.Last, indexer.Options{Logger: opts.logger})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "indexed %d blocks: %d transactions, %d transfers, %d node calls\n",
-		stats.BlocksDone, stats.Txs, stats.Transfers, src.RPC().Calls())
-
-	kinds := map[chains.Kind]int{}
-	path := filepath.Join(out, "transfers.jsonl")
-	err = atomicfile.Write(path, 0o644, func(f io.Writer) error {
-		enc := json.NewEncoder(f)
-		return st.Transfers(chains.ETH, truth.First, truth.Last, func(t *chains.Transfer) error {
-			kinds[t.Kind]++
-			return enc.Encode(t.Row())
-		})
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "transfers by kind: native %d, internal %d, erc20 %d, erc721 %d -> %s\n",
-		kinds[chains.KindNative], kinds[chains.KindInternal], kinds[chains.KindERC20], kinds[chains.KindERC721], path)
-
-	// What the scripted launderer delivered to each labelled service: the
-	// figures the trace must reproduce (tracing arrives with 'chaintrace trace').
-	fmt.Fprintln(w, "\nstolen funds delivered by the script (ground truth):")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "label\tcategory\tasset\tamount (base units)\t")
-	for _, l := range truth.Labels {
-		assets := truth.Endpoints[l.Address]
-		names := make([]string, 0, len(assets))
-		for a := range assets {
-			names = append(names, a)
-		}
-		sort.Strings(names)
-		for _, a := range names {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", l.Label, l.Category, assetName(a, truth.Token.Hex()), assets[a].String())
+	exhibitPath := filepath.Join(out, "exhibit.json")
+	common := []string{"--store", storeDir, "--eth-rpc", node.URL(), "--log-level", "warn"}
+	traceArgs := append([]string{"trace", "--chain", "eth", "--seed", truth.Seeds[0].Hex(),
+		"--from-block", fmt.Sprint(truth.First), "--to-block", fmt.Sprint(truth.Last),
+		"--labels", labelsPath, "--taint", "haircut",
+		"--case-id", "demo-upbit-2019", "--case-title", "Scripted exchange hack modelled on Upbit, November 2019",
+		"--created-by", "chaintrace demo"}, common...)
+	var traceErr bytes.Buffer
+	for _, f := range []struct{ format, path string }{{"json", exhibitPath}, {"csv", filepath.Join(out, "transfers.csv")}, {"dot", filepath.Join(out, "flow.dot")}} {
+		args := append(append([]string{}, traceArgs...), "--format", f.format, "--out", f.path)
+		if code := run(ctx, args, io.Discard, &traceErr); code != 0 {
+			return fmt.Errorf("demo trace (%s) failed: %s", f.format, lastLineOf(traceErr.String()))
 		}
 	}
-	tw.Flush()
-	fmt.Fprintf(w, "\ndone in %s; query the store with: chaintrace transfers --store %s --from-block %d --to-block %d --address %s\n",
-		time.Since(start).Round(time.Millisecond), storeDir, truth.First, truth.Last, truth.Seeds[0].Hex())
+	var verifyOut bytes.Buffer
+	if code := run(ctx, append([]string{"verify", exhibitPath}, common...), &verifyOut, &verifyOut); code != 0 {
+		return fmt.Errorf("demo verify failed:\n%s", verifyOut.String())
+	}
+	data, err := os.ReadFile(exhibitPath)
+	if err != nil {
+		return err
+	}
+	e, err := exhibit.Unmarshal(data)
+	if err != nil {
+		return err
+	}
+	printDemoSummary(w, e, truth)
+	fmt.Fprintf(w, "\nverify: %s", lastLineOf(verifyOut.String())+"\n")
+	fmt.Fprintf(w, "wrote %s, %s, %s and %s in %s\n", exhibitPath, filepath.Join(out, "transfers.csv"), filepath.Join(out, "flow.dot"),
+		labelsPath, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-func assetName(asset, token string) string {
-	if asset == token {
-		return "token " + asset
+func writeLabelsCSV(path string, truth *scenario.Truth) error {
+	return atomicfile.Write(path, 0o644, func(f io.Writer) error {
+		cw := csv.NewWriter(f)
+		cw.Write([]string{"chain", "address", "label", "category", "source"})
+		for _, l := range truth.Labels {
+			cw.Write([]string{"eth", l.Address.Hex(), l.Label, l.Category, "chaintrace demo"})
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+}
+
+func printDemoSummary(w io.Writer, e *exhibit.Exhibit, truth *scenario.Truth) {
+	maxHop := 0
+	for _, t := range e.Transfers {
+		maxHop = max(maxHop, t.Hop)
 	}
-	return asset
+	fmt.Fprintf(w, "traced %d transfers over %d hops; %d addresses reached; taint model %s\n",
+		len(e.Transfers), maxHop, len(e.Addresses), e.Method.TaintModel)
+	fmt.Fprintln(w, "\nwhere the stolen funds went (amounts in base units: wei, token units):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "endpoint\tcategory\tasset\treceived\tof which stolen (haircut)\tscript says\t")
+	for _, ep := range e.Endpoints {
+		asset := ep.Asset
+		if asset != chains.AssetETH {
+			asset = "token"
+		}
+		want := "?"
+		for a, assets := range truth.Endpoints {
+			if a.Hex() == ep.Address {
+				if v := assets[ep.Asset]; v != nil {
+					want = v.String()
+				}
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", ep.Label, ep.Category, asset, ep.Amount, ep.Taint, want)
+	}
+	tw.Flush()
+}
+
+func lastLineOf(s string) string {
+	lines := bytes.Split(bytes.TrimSpace([]byte(s)), []byte("\n"))
+	return string(lines[len(lines)-1])
 }

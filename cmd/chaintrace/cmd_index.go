@@ -69,6 +69,9 @@ func indexWithProgress(ctx context.Context, opts *globalOptions, src *ethereum.A
 	if err := checkInternalMode(st, src); err != nil {
 		return indexer.Stats{}, err
 	}
+	if err := recordProvenance(st, src); err != nil {
+		return indexer.Stats{}, err
+	}
 	pp := newProgressPrinter(opts.stderr)
 	stats, err := indexer.Run(ctx, src, st, from, to, indexer.Options{
 		ChunkSize: opts.v.GetInt("chunk-size"),

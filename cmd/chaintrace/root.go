@@ -50,6 +50,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newTransfersCommand(opts),
 		newDemoCommand(opts),
 		newBenchCommand(opts),
+		newTraceCommand(opts),
+		newVerifyCommand(opts),
 	)
 	return root
 }

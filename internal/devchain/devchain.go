@@ -416,6 +416,12 @@ func (n *Node) Commit() (uint64, error) {
 		}
 	}
 	n.pending = n.pending[:0]
+	// Let the pool validate against the new head before anyone sends more:
+	// otherwise a transaction spending funds received in this block can be
+	// refused for "insufficient funds" against the pool's stale state.
+	if err := n.backend.TxPool().Sync(); err != nil {
+		return head.Number.Uint64(), fmt.Errorf("devchain: txpool sync: %w", err)
+	}
 	if len(missing) > 0 {
 		clear(n.nonces) // re-read from the pool on next use
 		return head.Number.Uint64(), fmt.Errorf("devchain: block %d is missing %d submitted tx(s): %s",

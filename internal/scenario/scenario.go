@@ -37,6 +37,9 @@ type Truth struct {
 	// Deposits maps exchange deposit addresses to the exchange wallet
 	// they sweep into.
 	Deposits map[common.Address]common.Address
+	// Conduits are contracts the funds pass through that nobody in the
+	// case controls (routers, payment contracts).
+	Conduits map[common.Address]string
 	Labels   []Label
 	// Endpoints: labelled wallet -> asset -> stolen amount delivered.
 	Endpoints map[common.Address]map[string]*big.Int
@@ -131,6 +134,7 @@ func newTruth(name string, n *devchain.Node) *Truth {
 		Name: name, First: n.Head() + 1,
 		Controlled: map[common.Address]string{},
 		Deposits:   map[common.Address]common.Address{},
+		Conduits:   map[common.Address]string{},
 		Endpoints:  map[common.Address]map[string]*big.Int{},
 	}
 }

@@ -44,6 +44,8 @@ func PlayUpbit2019(n *devchain.Node) (*Truth, error) {
 	catcher := p.deploy("noise-5", contracts.Catcher())
 	mixer := p.deploy("noise-5", contracts.Sink())
 	bridge := p.deploy("noise-5", contracts.Sink())
+	t.Conduits[router] = "router contract paying out by internal calls"
+	t.Conduits[catcher] = "payment contract that swallows an inner revert"
 	binance, huobi, bithumb, upbit := addr("binance-hot"), addr("huobi-hot"), addr("bithumb-hot"), addr("upbit-hot")
 	p.label(upbit, "Upbit: Hot Wallet", "exchange")
 	p.label(binance, "Binance 14", "exchange")

@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/big"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/chains/ethereum"
+	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/internal/atomicfile"
+	"github.com/chaintrace/chaintrace/labels"
+	"github.com/chaintrace/chaintrace/store"
+	"github.com/chaintrace/chaintrace/tracer"
+	"github.com/spf13/cobra"
+)
+
+func newTraceCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trace --chain eth --seed ADDRESS [--seed ADDRESS]... --from-block N [flags]",
+		Short: "Follow funds from seed addresses and write an exhibit",
+		Long: `trace follows funds forward from the seed addresses (the thief's own: what
+they hold at --from-block and receive after counts as stolen) hop by hop over
+native, internal and token transfers, under a taint model, until they reach
+addresses labelled in a stop category (exchanges, mixers, bridges by default)
+or --max-hops. Blocks of the window the store lacks are fetched from the node
+first. The exhibit (CONTRACT.md) states the facts, the method and the
+arithmetic; 'chaintrace verify' re-checks it against any node.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTrace(cmd.Context(), opts)
+		},
+	}
+	addNodeFlags(cmd)
+	f := cmd.Flags()
+	f.StringArray("seed", nil, "seed address (repeatable)")
+	f.String("from-block", "", "first block of the window: the block of the theft")
+	f.String("to-block", "", "last block of the window (default: the node's head less --confirmations)")
+	f.Int("confirmations", 12, "blocks kept back from the head when --to-block is not given")
+	f.String("taint", "haircut", "taint model: haircut or poison (fifo, lifo, tiho are coming)")
+	f.Int("max-hops", 10, "stop after this many hops from a seed")
+	f.String("min-value", "0", "ignore transfers below this amount, in the asset's base units")
+	f.StringArray("labels", nil, "label file for this trace: GraphSense TagPack YAML or CSV (repeatable)")
+	f.StringSlice("stop-categories", labels.DefaultStopCategories, "label categories where the trace stops")
+	f.String("out", "-", "exhibit path; - writes to standard output")
+	f.String("format", "json", "output format: json (the exhibit), csv, dot")
+	f.String("case-id", "", "case identifier stated in the exhibit")
+	f.String("case-title", "", "case title stated in the exhibit")
+	f.String("created-by", "", "investigator stated in the exhibit")
+	f.Int("chunk-size", 16, "blocks fetched per batch")
+	return cmd
+}
+
+type traceParams struct {
+	chain    chains.Chain
+	seeds    []string
+	model    tracer.Model
+	maxHops  int
+	minValue *big.Int
+	from     uint64
+	to       uint64
+	toGiven  bool
+	stops    []string
+	format   string
+	out      string
+	labelIx  *labels.Index
+	caseInfo exhibit.Case
+}
+
+func (o *globalOptions) traceParams() (*traceParams, error) {
+	v := o.v
+	p := &traceParams{format: v.GetString("format"), out: v.GetString("out")}
+	var err error
+	if p.chain, err = o.chainFlag(); err != nil {
+		return nil, err
+	}
+	for _, s := range v.GetStringSlice("seed") {
+		a, err := ethereum.ParseAddress(strings.TrimSpace(s))
+		if err != nil {
+			return nil, usagef("--seed: %v", err)
+		}
+		if !containsString(p.seeds, a.Hex()) {
+			p.seeds = append(p.seeds, a.Hex())
+		}
+	}
+	if len(p.seeds) == 0 {
+		return nil, usagef("--seed is required (the address the stolen funds were sent to)")
+	}
+	if p.model, err = tracer.ParseModel(v.GetString("taint")); err != nil {
+		return nil, usagef("--taint: %v", err)
+	}
+	if p.maxHops = v.GetInt("max-hops"); p.maxHops < 1 {
+		return nil, usagef("--max-hops %d: want at least 1", p.maxHops)
+	}
+	mv, ok := new(big.Int).SetString(strings.TrimSpace(v.GetString("min-value")), 10)
+	if !ok || mv.Sign() < 0 {
+		return nil, usagef("--min-value %q: want a non-negative integer in base units (wei)", v.GetString("min-value"))
+	}
+	if mv.Sign() > 0 {
+		p.minValue = mv
+	}
+	if p.from, err = o.uintFlag("from-block"); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(v.GetString("to-block")) != "" {
+		if p.to, err = o.uintFlag("to-block"); err != nil {
+			return nil, err
+		}
+		if p.from > p.to {
+			return nil, usagef("--from-block %d is after --to-block %d", p.from, p.to)
+		}
+		p.toGiven = true
+	}
+	switch p.format {
+	case "json", "csv", "dot":
+	case "gexf", "html":
+		return nil, usagef("--format %s: not built yet (json, csv and dot are)", p.format)
+	default:
+		return nil, usagef("--format %q: want json, csv or dot", p.format)
+	}
+	for _, c := range v.GetStringSlice("stop-categories") {
+		p.stops = append(p.stops, labels.NormalizeCategory(c))
+	}
+	sort.Strings(p.stops)
+	if p.labelIx, err = o.loadLabels(v.GetStringSlice("labels")); err != nil {
+		return nil, err
+	}
+	p.caseInfo = exhibit.Case{ID: v.GetString("case-id"), Title: v.GetString("case-title"), CreatedBy: v.GetString("created-by")}
+	return p, nil
+}
+
+// loadLabels reads label files; a file that cannot be read or parsed is
+// bad input, named with its line.
+func (o *globalOptions) loadLabels(paths []string) (*labels.Index, error) {
+	ix, err := labels.NewIndex()
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range paths {
+		set, err := labels.LoadWith(path, labels.Options{BadChecksum: labels.ChecksumWarn})
+		if err != nil {
+			if errors.Is(err, labels.ErrMalformed) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+				return nil, usagef("--labels: %v", err)
+			}
+			return nil, usagef("--labels %s: %v", path, err)
+		}
+		for _, w := range set.Warnings {
+			o.logger.Warn("label file", "warning", w)
+		}
+		if err := ix.Add(set); err != nil {
+			return nil, usagef("--labels %s: %v", path, err)
+		}
+	}
+	return ix, nil
+}
+
+func containsString(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// lazyNode dials the node on first use, so that a trace over data already
+// in the store makes no node call at all.
+type lazyNode struct {
+	opts *globalOptions
+	ctx  context.Context
+	once sync.Once
+	a    *ethereum.Adapter
+	err  error
+}
+
+func (l *lazyNode) get() (*ethereum.Adapter, error) {
+	l.once.Do(func() {
+		if l.opts.v.GetString("eth.rpc") == "" {
+			l.err = usagef("the store lacks data this trace needs; give --eth-rpc to fetch it")
+			return
+		}
+		l.a, l.err = l.opts.dialEth(l.ctx)
+	})
+	return l.a, l.err
+}
+
+func (l *lazyNode) BalanceAt(ctx context.Context, addr, asset string, n uint64) (*big.Int, error) {
+	a, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return a.BalanceAt(ctx, addr, asset, n)
+}
+
+// stopLabels adapts a label index to the walk.
+type stopLabels struct {
+	ix    *labels.Index
+	chain chains.Chain
+	stops []string
+}
+
+func (s stopLabels) Stop(addr string) (string, string, bool) {
+	l, ok := s.ix.IsStop(string(s.chain), addr, s.stops)
+	return l.Label, l.Category, ok
+}
+
+func runTrace(ctx context.Context, opts *globalOptions) error {
+	start := time.Now()
+	p, err := opts.traceParams()
+	if err != nil {
+		return err
+	}
+	st, err := opts.openStore(false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	node := &lazyNode{opts: opts, ctx: ctx}
+	if !p.toGiven {
+		a, err := node.get()
+		if err != nil {
+			return err
+		}
+		head, err := a.Head(ctx)
+		if err != nil {
+			return err
+		}
+		conf := uint64(max(opts.v.GetInt("confirmations"), 0))
+		if head < conf || head-conf < p.from {
+			return usagef("--from-block %d is past the node's head %d less %d confirmations", p.from, head, conf)
+		}
+		p.to = head - conf
+	}
+	missing, err := st.Missing(p.chain, p.from, p.to)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		a, err := node.get()
+		if err != nil {
+			return err
+		}
+		if err := checkHead(ctx, a, p.to); err != nil {
+			return err
+		}
+		if _, err := indexWithProgress(ctx, opts, a, st, p.from, p.to); err != nil {
+			return err
+		}
+	}
+	hist := &tracer.StoreHistory{Store: st, Chain: p.chain, Node: node}
+	cfg := tracer.Config{Seeds: p.seeds, Model: p.model, MaxHops: p.maxHops, MinValue: p.minValue,
+		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetETH, Logger: opts.logger}
+	res, err := tracer.Trace(ctx, hist, stopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops}, cfg)
+	if errors.Is(err, tracer.ErrNoActivity) {
+		return usagef("%v: check the seed and --from-block", err)
+	}
+	if err != nil {
+		return err
+	}
+	info, err := exhibitInfo(opts, st, p, cfg)
+	if err != nil {
+		return err
+	}
+	e, err := tracer.BuildExhibit(res, info)
+	if err != nil {
+		return err
+	}
+	if err := writeExhibit(opts, e, p.format, p.out); err != nil {
+		return err
+	}
+	printTraceSummary(opts.stderr, e, res, time.Since(start), hist.NodeCalls())
+	return nil
+}
+
+// exhibitInfo gathers provenance: the network and node that indexed the
+// data (recorded in the store), the window's last block, the label sets.
+func exhibitInfo(opts *globalOptions, st *store.Store, p *traceParams, cfg tracer.Config) (tracer.ExhibitInfo, error) {
+	info := tracer.ExhibitInfo{Case: p.caseInfo, Chain: p.chain, Seeds: p.seeds, Config: cfg, StopCategories: p.stops,
+		Tool: "chaintrace", Version: version, GeneratedAt: time.Now().UTC().Format(time.RFC3339)}
+	mode, _, err := st.Meta("eth.mode")
+	if err != nil {
+		return info, err
+	}
+	info.InternalTransfers = string(mode) != "without-internal"
+	prov, err := loadProvenance(st, p.chain)
+	if err != nil {
+		return info, err
+	}
+	info.ChainID, info.Network, info.Sources = prov.ChainID, networkName(prov.ChainID), prov.Sources
+	blk, ok, err := st.Block(p.chain, p.to)
+	if err != nil {
+		return info, err
+	}
+	if !ok {
+		return info, fmt.Errorf("store lacks block %d, the end of the window", p.to)
+	}
+	info.Tip = exhibit.Tip{Number: blk.Number, Hash: strings.ToLower(blk.Hash)}
+	for _, s := range p.labelIx.Sets() {
+		info.LabelSets = append(info.LabelSets, exhibit.LabelSet{Name: s.Name, SHA256: s.SHA256, Entries: s.Entries})
+	}
+	info.Labels = func(addr string) []exhibit.Label {
+		var out []exhibit.Label
+		for _, l := range p.labelIx.Lookup(string(p.chain), addr) {
+			out = append(out, exhibit.Label{Label: l.Label, Category: l.Category, Source: l.Source})
+		}
+		return out
+	}
+	return info, nil
+}
+
+// storeProvenance is what the store remembers of the nodes that filled it.
+type storeProvenance struct {
+	ChainID uint64           `json:"chain_id"`
+	Sources []exhibit.Source `json:"sources"`
+}
+
+func provenanceKey(chain chains.Chain) string { return string(chain) + ".provenance" }
+
+func loadProvenance(st *store.Store, chain chains.Chain) (storeProvenance, error) {
+	var p storeProvenance
+	b, ok, err := st.Meta(provenanceKey(chain))
+	if err != nil || !ok {
+		return p, err
+	}
+	return p, json.Unmarshal(b, &p)
+}
+
+// recordProvenance adds the node that indexes into the store to the list
+// of sources the store's data came from.
+func recordProvenance(st *store.Store, a *ethereum.Adapter) error {
+	p, err := loadProvenance(st, chains.ETH)
+	if err != nil {
+		return err
+	}
+	caps := a.Capabilities()
+	p.ChainID = caps.ChainID
+	src := exhibit.Source{Kind: "eth-jsonrpc", EndpointRedacted: a.RPC().Endpoint(), ClientVersion: caps.ClientVersion}
+	for _, s := range p.Sources {
+		if s == src {
+			return nil
+		}
+	}
+	p.Sources = append(p.Sources, src)
+	sort.Slice(p.Sources, func(i, j int) bool { return p.Sources[i].EndpointRedacted < p.Sources[j].EndpointRedacted })
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return st.SetMeta(provenanceKey(chains.ETH), b)
+}
+
+func networkName(chainID uint64) string {
+	switch chainID {
+	case 1:
+		return "mainnet"
+	case 11155111:
+		return "sepolia"
+	case 17000:
+		return "holesky"
+	case 560048:
+		return "hoodi"
+	case 1337:
+		return "dev"
+	}
+	return fmt.Sprintf("chain-%d", chainID)
+}
+
+// writeExhibit writes the exhibit in the chosen format, atomically: a
+// reader of --out sees the old file or the whole new one, never a part.
+func writeExhibit(opts *globalOptions, e *exhibit.Exhibit, format, out string) error {
+	fill := func(w io.Writer) error {
+		switch format {
+		case "csv":
+			return exhibit.WriteCSV(w, e)
+		case "dot":
+			return exhibit.WriteDOT(w, e)
+		}
+		return exhibit.Write(w, e)
+	}
+	if out == "-" || out == "" {
+		return fill(opts.stdout)
+	}
+	return atomicfile.Write(out, 0o644, fill)
+}
+
+func printTraceSummary(w io.Writer, e *exhibit.Exhibit, res *tracer.Result, took time.Duration, nodeCalls int64) {
+	maxHop := 0
+	for _, t := range e.Transfers {
+		maxHop = max(maxHop, t.Hop)
+	}
+	fmt.Fprintf(w, "traced %d transfers over %d hops, %d addresses reached, %d endpoints, taint model %s, %s (%d balance lookups at the node)\n",
+		len(e.Transfers), maxHop, len(e.Addresses), len(e.Endpoints), e.Method.TaintModel, took.Round(time.Millisecond), nodeCalls)
+	if len(e.Endpoints) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "endpoint\tcategory\tasset\tamount\ttaint\t")
+	for _, ep := range e.Endpoints {
+		asset := ep.Asset
+		if asset != chains.AssetETH {
+			asset = "token " + asset
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", ep.Label, ep.Category, asset, ep.Amount, ep.Taint)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,20 @@
+// Package tracer follows funds forward from seed addresses over the
+// transfers of the store, under a named taint model, until they reach
+// labelled services (exchanges, mixers, bridges) or the hop limit.
+//
+// The walk is one event loop in chain order (block, transaction, position
+// inside the transaction). An address joins the walk at the moment tainted
+// value first reaches it, and only its events after that moment are read,
+// so funds are never followed backwards in time: a transfer out of an
+// address before the taint arrived carries none.
+//
+// Account chains keep, per address and asset, a ledger: the real balance
+// (opening balance from the node at the block before the address joined,
+// plus every transfer in and out and every fee it paid since) and the taint
+// model's state. A model never lets the tainted part exceed the balance
+// (the lowest intermediate balance rule): value that leaves an address
+// takes taint with it, and later clean deposits do not restore it.
+//
+// Seeds are the thief's own addresses: their balance at the start of the
+// window and everything they receive in it count as tainted.
+package tracer
