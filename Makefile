@@ -34,6 +34,7 @@ bench-go:
 
 bench-index: build
 	./$(BIN) bench index --blocks 2000 --txs-per-block 25
+	./$(BIN) bench trace --noise-blocks 1000
 
 clean:
 	rm -rf bin demo-out

@@ -19,6 +19,7 @@ import (
 
 	"github.com/chaintrace/chaintrace/internal/benchchain"
 	"github.com/chaintrace/chaintrace/internal/devchain"
+	"github.com/chaintrace/chaintrace/internal/scenario"
 	"github.com/spf13/cobra"
 )
 
@@ -27,7 +28,7 @@ func newBenchCommand(opts *globalOptions) *cobra.Command {
 		Use:   "bench",
 		Short: "Benchmarks against an in-process node",
 	}
-	cmd.AddCommand(newBenchIndexCommand(opts), newBenchRawCommand(opts), newBenchNodeCommand(opts))
+	cmd.AddCommand(newBenchIndexCommand(opts), newBenchRawCommand(opts), newBenchNodeCommand(opts), newBenchTraceCommand(opts))
 	return cmd
 }
 
@@ -305,4 +306,101 @@ func newBenchNodeCommand(opts *globalOptions) *cobra.Command {
 	cmd.Flags().Int("blocks", 2000, "blocks to generate")
 	cmd.Flags().Int("txs-per-block", 25, "transactions per generated block")
 	return cmd
+}
+
+func newBenchTraceCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trace [--noise-blocks N] [--rounds R]",
+		Short: "A first trace of a case against a second one on the warm store",
+		Long: `bench trace plays the demo's Upbit-shaped hack on an in-process node, follows
+it with --noise-blocks blocks of unrelated mixed traffic, then runs, as
+separate processes, a cold trace (fresh store: the window is fetched from
+the node) and a warm one (the same store again: nothing to fetch), --rounds
+times. It reports both times, their ratio, and the node calls of the warm
+runs, which must be none.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBenchTrace(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().Int("noise-blocks", 1000, "blocks of unrelated traffic after the case")
+	cmd.Flags().Int("rounds", 3, "cold/warm rounds (the ratio reported is the median of the rounds')")
+	return cmd
+}
+
+func runBenchTrace(ctx context.Context, opts *globalOptions) error {
+	noise, rounds := opts.v.GetInt("noise-blocks"), opts.v.GetInt("rounds")
+	if noise < 0 || rounds < 1 {
+		return usagef("--noise-blocks must be >= 0 and --rounds >= 1")
+	}
+	w := opts.stdout
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	node, err := devchain.Start(devchain.Config{Funded: append(append([]string{}, scenario.Upbit2019Funded...), benchchain.Funded()...)})
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	truth, err := scenario.PlayUpbit2019(node)
+	if err != nil {
+		return err
+	}
+	last := truth.Last
+	if noise > 0 {
+		res, err := benchchain.Build(node, noise, 25)
+		if err != nil {
+			return err
+		}
+		last = res.Last
+	}
+	tmp, err := os.MkdirTemp("", "chaintrace-bench-trace-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	labelsPath := filepath.Join(tmp, "labels.csv")
+	if err := writeLabelsCSV(labelsPath, truth); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "bench trace: the Upbit-shaped case in blocks %d-%d, then %d blocks of unrelated traffic, window %d-%d (%d CPUs)\n",
+		truth.First, truth.Last, noise, truth.First, last, runtime.NumCPU())
+	var cold, warm, ratios []float64
+	for r := 0; r < rounds; r++ {
+		storeDir := filepath.Join(tmp, fmt.Sprintf("store-%d", r))
+		args := []string{"trace", "--seed", truth.Seeds[0].Hex(), "--from-block", strconv.FormatUint(truth.First, 10),
+			"--to-block", strconv.FormatUint(last, 10), "--labels", labelsPath, "--store", storeDir,
+			"--eth-rpc", node.URL(), "--out", filepath.Join(tmp, "exhibit.json"), "--log-level", "warn"}
+		c, err := runChild(ctx, self, "cold trace", args)
+		if err != nil {
+			return err
+		}
+		// The warm run gets an endpoint nothing listens on: any node call
+		// would fail it.
+		warmArgs := append([]string{}, args...)
+		for i := range warmArgs {
+			if warmArgs[i] == node.URL() {
+				warmArgs[i] = "http://127.0.0.1:1"
+			}
+		}
+		h, err := runChild(ctx, self, "warm trace", append(warmArgs, "--eth-retries", "0"))
+		if err != nil {
+			return fmt.Errorf("%w (a warm trace must not need the node)", err)
+		}
+		cold, warm = append(cold, c.wall.Seconds()), append(warm, h.wall.Seconds())
+		ratios = append(ratios, c.wall.Seconds()/h.wall.Seconds())
+		fmt.Fprintf(w, "round %d: cold %.2fs, warm %.3fs (node unreachable), ratio %.1f\n", r+1, c.wall.Seconds(), h.wall.Seconds(), ratios[r])
+	}
+	med := func(xs []float64) float64 {
+		ys := append([]float64{}, xs...)
+		sort.Float64s(ys)
+		return ys[len(ys)/2]
+	}
+	ok := "meets"
+	if med(ratios) < 20 {
+		ok = "MISSES"
+	}
+	fmt.Fprintf(w, "\nmedian: cold %.2fs, warm %.3fs; warm is %.1fx faster; %s the target of >= 20x\n", med(cold), med(warm), med(ratios), ok)
+	return nil
 }

@@ -131,9 +131,6 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 		p.stops = append(p.stops, labels.NormalizeCategory(c))
 	}
 	sort.Strings(p.stops)
-	if p.labelIx, err = o.loadLabels(v.GetStringSlice("labels")); err != nil {
-		return nil, err
-	}
 	p.caseInfo = exhibit.Case{ID: v.GetString("case-id"), Title: v.GetString("case-title"), CreatedBy: v.GetString("created-by")}
 	return p, nil
 }
@@ -146,21 +143,32 @@ func (o *globalOptions) loadLabels(paths []string) (*labels.Index, error) {
 		return nil, err
 	}
 	for _, path := range paths {
-		set, err := labels.LoadWith(path, labels.Options{BadChecksum: labels.ChecksumWarn})
+		set, err := o.loadLabelSet(path)
 		if err != nil {
-			if errors.Is(err, labels.ErrMalformed) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-				return nil, usagef("--labels: %v", err)
-			}
-			return nil, usagef("--labels %s: %v", path, err)
-		}
-		for _, w := range set.Warnings {
-			o.logger.Warn("label file", "warning", w)
+			return nil, err
 		}
 		if err := ix.Add(set); err != nil {
-			return nil, usagef("--labels %s: %v", path, err)
+			return nil, usagef("labels %s: %v", path, err)
 		}
 	}
 	return ix, nil
+}
+
+// loadLabelSet reads one label file; one that cannot be read or parsed is
+// bad input, named with its line. Addresses whose EIP-55 checksum is wrong
+// (real label data has such typos) are kept and reported.
+func (o *globalOptions) loadLabelSet(path string) (*labels.Set, error) {
+	set, err := labels.LoadWith(path, labels.Options{BadChecksum: labels.ChecksumWarn})
+	if err != nil {
+		if errors.Is(err, labels.ErrMalformed) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, usagef("labels: %v", err)
+		}
+		return nil, usagef("labels %s: %v", path, err)
+	}
+	for _, w := range set.Warnings {
+		o.logger.Warn("label file", "warning", w)
+	}
+	return set, nil
 }
 
 func containsString(xs []string, x string) bool {
@@ -224,6 +232,9 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 		return err
 	}
 	defer st.Close()
+	if p.labelIx, err = opts.storeLabelIndex(st, opts.v.GetStringSlice("labels")); err != nil {
+		return err
+	}
 	node := &lazyNode{opts: opts, ctx: ctx}
 	if !p.toGiven {
 		a, err := node.get()

@@ -52,6 +52,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newBenchCommand(opts),
 		newTraceCommand(opts),
 		newVerifyCommand(opts),
+		newLabelsCommand(opts),
 	)
 	return root
 }
