@@ -204,3 +204,32 @@ func TestNoActivity(t *testing.T) {
 		t.Fatal("a seed with no activity traced without error")
 	}
 }
+
+// TestMinValue: a transfer below the floor is not a row and is not
+// followed, but it still leaves the sender's balance, so what follows is
+// figured on the real balance.
+func TestMinValue(t *testing.T) {
+	s := &script{h: memHistory{balances: map[string]*big.Int{"V|ETH": big.NewInt(1000), "C|ETH": big.NewInt(1000)}}}
+	s.pay(2, "V", "S", 100, 0)
+	s.pay(3, "S", "A", 100, 0)
+	s.pay(4, "A", "DUST", 10, 0) // below the floor
+	s.pay(5, "DUST", "F", 10, 0)
+	s.pay(6, "C", "A", 90, 0) // clean
+	s.pay(7, "A", "B", 180, 0)
+	res, err := Trace(context.Background(), &s.h, nil, Config{Seeds: []string{"S"}, Model: Haircut{}, MaxHops: 10,
+		MinValue: big.NewInt(50), FromBlock: 1, ToBlock: 100, NativeAsset: "ETH"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := taintOf(res, "A", "DUST"); got != "none" {
+		t.Errorf("a transfer below --min-value is a row: %s", got)
+	}
+	if got := taintOf(res, "DUST", "F"); got != "none" {
+		t.Errorf("an address reached only below --min-value was followed: %s", got)
+	}
+	// A held 100 tainted, sent 10 (taint 10) below the floor, received 90
+	// clean: 180 of which 90 tainted; all of it leaves.
+	if got := taintOf(res, "A", "B"); got != "90" {
+		t.Errorf("A->B carries %s, want 90", got)
+	}
+}
