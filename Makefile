@@ -30,7 +30,7 @@ lint:
 bench: bench-go bench-index
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 bench-index: build
 	./$(BIN) bench index --blocks 2000 --txs-per-block 25
