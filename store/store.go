@@ -1133,35 +1133,9 @@ func (s *Store) AddressTransfers(chain chains.Chain, addr string, dir Direction,
 	}
 	var fnErr error
 	err = s.db.View(func(txn *badger.Txn) error {
-		p := addrPrefix(c, canon)
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = p
-		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		var refs []addrRef
 		var r transfersReader
 		var pending []*chains.Transfer
-		for it.Seek(binary.BigEndian.AppendUint64(slices.Clip(p), from)); it.Valid(); it.Next() {
-			item := it.Item()
-			k := item.Key()
-			if len(k) != len(p)+8 {
-				return fmt.Errorf("%w: address-index key %x", ErrCorrupt, k)
-			}
-			num := binary.BigEndian.Uint64(k[len(p):])
-			if num > to {
-				return nil
-			}
-			err := item.Value(func(v []byte) (err error) {
-				refs, err = decodeAddrRefs(v, byte(dir), refs[:0])
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("address entry of block %d: %w", num, err)
-			}
-			if len(refs) == 0 {
-				continue
-			}
+		return scanAddrIndex(txn, c, canon, from, to, byte(dir), func(num uint64, refs []addrRef) error {
 			// Decode the listed transfers in Badger's value callback, then
 			// call fn outside it (it may hold a value-log lock).
 			found, err := withValue(txn, transfersKey(c, num), func(v []byte) error {
@@ -1190,7 +1164,7 @@ func (s *Store) AddressTransfers(chain chains.Chain, addr string, dir Direction,
 				return fmt.Errorf("transfers of block %d: %w", num, err)
 			}
 			if !found {
-				continue // left by a killed run; the rerun rewrites it
+				return nil // left by a killed run; the rerun rewrites it
 			}
 			for i, t := range pending {
 				pending[i] = nil
@@ -1199,14 +1173,53 @@ func (s *Store) AddressTransfers(chain chains.Chain, addr string, dir Direction,
 				}
 			}
 			pending = pending[:0]
-		}
-		return nil
+			return nil
+		})
 	})
 	if fnErr != nil {
 		return fnErr
 	}
 	if err != nil {
 		return fmt.Errorf("scan %s transfers of %s [%d,%d] in store %s: %w", chain, addr, from, to, s.dir, err)
+	}
+	return nil
+}
+
+// scanAddrIndex walks the address index entries of canon for blocks from
+// to to, in order, and calls visit with each block's refs whose direction
+// shares a bit with want; blocks with none are skipped. visit runs inside
+// txn, so it may read the block's values.
+func scanAddrIndex(txn *badger.Txn, c byte, canon []byte, from, to uint64, want byte, visit func(num uint64, refs []addrRef) error) error {
+	p := addrPrefix(c, canon)
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = p
+	opts.PrefetchValues = false
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	var refs []addrRef
+	for it.Seek(binary.BigEndian.AppendUint64(slices.Clip(p), from)); it.Valid(); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if len(k) != len(p)+8 {
+			return fmt.Errorf("%w: address-index key %x", ErrCorrupt, k)
+		}
+		num := binary.BigEndian.Uint64(k[len(p):])
+		if num > to {
+			return nil
+		}
+		err := item.Value(func(v []byte) (err error) {
+			refs, err = decodeAddrRefs(v, want, refs[:0])
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("address entry of block %d: %w", num, err)
+		}
+		if len(refs) == 0 {
+			continue
+		}
+		if err := visit(num, refs); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -1230,34 +1243,8 @@ func (s *Store) SentTxs(chain chains.Chain, addr string, from, to uint64, fn fun
 	}
 	var fnErr error
 	err = s.db.View(func(txn *badger.Txn) error {
-		p := addrPrefix(c, canon)
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = p
-		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		var refs []addrRef
 		var pending []chains.Tx
-		for it.Seek(binary.BigEndian.AppendUint64(slices.Clip(p), from)); it.Valid(); it.Next() {
-			item := it.Item()
-			k := item.Key()
-			if len(k) != len(p)+8 {
-				return fmt.Errorf("%w: address-index key %x", ErrCorrupt, k)
-			}
-			num := binary.BigEndian.Uint64(k[len(p):])
-			if num > to {
-				return nil
-			}
-			err := item.Value(func(v []byte) (err error) {
-				refs, err = decodeAddrRefs(v, addrDirSent, refs[:0])
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("address entry of block %d: %w", num, err)
-			}
-			if len(refs) == 0 {
-				continue
-			}
+		return scanAddrIndex(txn, c, canon, from, to, addrDirSent, func(num uint64, refs []addrRef) error {
 			found, err := withValue(txn, txsKey(c, num), func(v []byte) error {
 				var r txsReader
 				if err := r.reset(v, num); err != nil {
@@ -1286,7 +1273,7 @@ func (s *Store) SentTxs(chain chains.Chain, addr string, from, to uint64, fn fun
 				return fmt.Errorf("transactions of block %d: %w", num, err)
 			}
 			if !found {
-				continue
+				return nil // left by a killed run
 			}
 			for i := range pending {
 				if fnErr = fn(&pending[i]); fnErr != nil {
@@ -1294,8 +1281,8 @@ func (s *Store) SentTxs(chain chains.Chain, addr string, from, to uint64, fn fun
 				}
 			}
 			pending = pending[:0]
-		}
-		return nil
+			return nil
+		})
 	})
 	if fnErr != nil {
 		return fnErr

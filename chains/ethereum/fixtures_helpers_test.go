@@ -30,7 +30,7 @@ func fxDir(t *testing.T, rel ...string) string {
 	t.Helper()
 	p := filepath.Join(append([]string{fixturesRoot}, rel...)...)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("fixture directory %s is absent (%v): these tests read /work/shared/fixtures", p, err)
+		t.Skipf("fixture directory %s is absent (%v): these tests read ../shared/fixtures beside the repository", p, err)
 	}
 	return p
 }

@@ -17,7 +17,7 @@ const fixtures = "../../../shared/fixtures"
 func needDir(t *testing.T, dir string) {
 	t.Helper()
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("fixtures not available (%v): these tests replay /work/shared/fixtures", err)
+		t.Skipf("fixtures not available (%v): these tests replay ../shared/fixtures beside the repository", err)
 	}
 }
 
