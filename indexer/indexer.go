@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +50,18 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
+func (o *Options) defaults() {
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = 16
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
 // Progress reports a run's state.
 type Progress struct {
 	BlocksDone, BlocksTotal uint64
@@ -65,15 +79,7 @@ func Run(ctx context.Context, src Source, st *store.Store, from, to uint64, opts
 	if from > to {
 		return Stats{}, fmt.Errorf("from block %d is after to block %d", from, to)
 	}
-	if opts.ChunkSize <= 0 {
-		opts.ChunkSize = 16
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = 4
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.defaults()
 	chain := src.Chain()
 	if err := st.BindNetwork(chain, src.Network()); err != nil {
 		return Stats{}, err
@@ -82,18 +88,57 @@ func Run(ctx context.Context, src Source, st *store.Store, from, to uint64, opts
 	if err != nil {
 		return Stats{}, err
 	}
-	var chunks []store.Range
-	var total uint64
+	var nums []uint64
 	for _, r := range missing {
-		total += r.To - r.From + 1
-		for s := r.From; ; s += uint64(opts.ChunkSize) {
-			e := min(s+uint64(opts.ChunkSize)-1, r.To)
-			chunks = append(chunks, store.Range{From: s, To: e})
-			if e == r.To {
+		for n := r.From; ; n++ {
+			nums = append(nums, n)
+			if n == r.To {
 				break
 			}
 		}
 	}
+	if len(nums) > 0 {
+		opts.Logger.Info("indexing", "chain", chain, "from", from, "to", to, "blocks", len(nums))
+	}
+	return runChunks(ctx, src, st, nums, opts)
+}
+
+// RunBlocks indexes the given blocks (any order, repeats allowed), skipping
+// those the store already holds. History backends name the few blocks in
+// which an address appears; this fetches just those.
+func RunBlocks(ctx context.Context, src Source, st *store.Store, blocks []uint64, opts Options) (Stats, error) {
+	opts.defaults()
+	chain := src.Chain()
+	if err := st.BindNetwork(chain, src.Network()); err != nil {
+		return Stats{}, err
+	}
+	ranges, err := st.IndexedRanges(chain)
+	if err != nil {
+		return Stats{}, err
+	}
+	sorted := slices.Clone(blocks)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	var nums []uint64
+	for _, n := range sorted {
+		i := sort.Search(len(ranges), func(i int) bool { return ranges[i].To >= n })
+		if i < len(ranges) && ranges[i].From <= n {
+			continue // indexed already
+		}
+		nums = append(nums, n)
+	}
+	return runChunks(ctx, src, st, nums, opts)
+}
+
+// runChunks fetches, decodes and writes the blocks nums (ascending) in
+// chunks of ChunkSize, Workers at a time; each chunk is marked indexed only
+// after its data is written.
+func runChunks(ctx context.Context, src Source, st *store.Store, nums []uint64, opts Options) (Stats, error) {
+	var chunks [][]uint64
+	for i := 0; i < len(nums); i += opts.ChunkSize {
+		chunks = append(chunks, nums[i:min(i+opts.ChunkSize, len(nums))])
+	}
+	total := uint64(len(nums))
 	start := time.Now()
 	var done, transfers, txs, cached atomic.Uint64
 	report := func() Progress {
@@ -103,11 +148,10 @@ func Run(ctx context.Context, src Source, st *store.Store, from, to uint64, opts
 	if len(chunks) == 0 {
 		return report(), nil
 	}
-	opts.Logger.Info("indexing", "chain", chain, "from", from, "to", to, "blocks", total, "chunks", len(chunks))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	work := make(chan store.Range)
+	work := make(chan []uint64)
 	var wg sync.WaitGroup
 	var firstErr error
 	var errOnce sync.Once
@@ -125,7 +169,7 @@ func Run(ctx context.Context, src Source, st *store.Store, from, to uint64, opts
 					fail(err)
 					return
 				}
-				done.Add(c.To - c.From + 1)
+				done.Add(uint64(len(c)))
 				transfers.Add(nt)
 				txs.Add(ntx)
 				cached.Add(n)
@@ -156,11 +200,11 @@ feed:
 // indexChunk fetches (or reads from the raw cache), decodes and writes one
 // chunk, then marks it indexed. It returns how many blocks came from the
 // cache and how many transfers and transactions were written.
-func indexChunk(ctx context.Context, src Source, st *store.Store, c store.Range, opts Options) (fromCache, nTransfers, nTxs uint64, err error) {
+func indexChunk(ctx context.Context, src Source, st *store.Store, c []uint64, opts Options) (fromCache, nTransfers, nTxs uint64, err error) {
 	chain := src.Chain()
-	raws := make([]chains.RawBlock, 0, c.To-c.From+1)
+	raws := make([]chains.RawBlock, 0, len(c))
 	var fetch []uint64
-	for n := c.From; n <= c.To; n++ {
+	for _, n := range c {
 		raw, ok, err := cachedRaw(st, chain, n, src.RawParts())
 		if err != nil {
 			return 0, 0, 0, err
@@ -214,8 +258,16 @@ func indexChunk(ctx context.Context, src Source, st *store.Store, c store.Range,
 	if err := st.WriteBlocks(chain, blocks); err != nil {
 		return 0, 0, 0, err
 	}
-	if err := st.MarkIndexed(chain, c.From, c.To); err != nil {
-		return 0, 0, 0, err
+	// Mark consecutive runs: a chunk of named blocks may have gaps.
+	for i := 0; i < len(c); {
+		j := i
+		for j+1 < len(c) && c[j+1] == c[j]+1 {
+			j++
+		}
+		if err := st.MarkIndexed(chain, c[i], c[j]); err != nil {
+			return 0, 0, 0, err
+		}
+		i = j + 1
 	}
 	return fromCache, nTransfers, nTxs, nil
 }

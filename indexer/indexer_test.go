@@ -165,3 +165,30 @@ func TestRunReportsProgress(t *testing.T) {
 		t.Errorf("%d progress calls, last %+v", calls, last)
 	}
 }
+
+// TestRunBlocksIndexesOnlyTheNamedBlocks: named blocks (unordered, with
+// repeats) are fetched once each, marked as single ranges, and a second
+// call asks the node for nothing.
+func TestRunBlocksIndexesOnlyTheNamedBlocks(t *testing.T) {
+	a, truth := setup(t)
+	st := openStore(t, "s")
+	f := &flaky{Adapter: a, ok: 1 << 30}
+	want := []uint64{9, 3, 4, 9, truth.Last}
+	if _, err := indexer.RunBlocks(context.Background(), f, st, want, indexer.Options{ChunkSize: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.fetched.Load(); got != 4 {
+		t.Errorf("fetched %d blocks, want 4", got)
+	}
+	ranges, err := st.IndexedRanges(chains.ETH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ranges) != 3 || ranges[0] != (store.Range{From: 3, To: 4}) || ranges[1] != (store.Range{From: 9, To: 9}) {
+		t.Errorf("indexed ranges %v, want [3-4] [9-9] [%d-%d]", ranges, truth.Last, truth.Last)
+	}
+	g := &flaky{Adapter: a, ok: 0}
+	if _, err := indexer.RunBlocks(context.Background(), g, st, want, indexer.Options{}); err != nil || g.calls.Load() != 0 {
+		t.Errorf("second RunBlocks: %v, %d fetches", err, g.calls.Load())
+	}
+}
