@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -45,7 +46,7 @@ type ClaimFinder interface {
 // and backend, which block ranges it has covered, so a second trace of the
 // same case asks neither the backend nor the node anything.
 type BackedHistory struct {
-	StoreHistory
+	*StoreHistory
 	Finders []BlockFinder
 	// Index fetches the named blocks from the node into the store.
 	Index  func(ctx context.Context, blocks []uint64) error
@@ -156,8 +157,10 @@ func (h *BackedHistory) ensure(ctx context.Context, addr string, from, to uint64
 // claim enters an exhibit either way: rows come from the node's blocks.
 func (h *BackedHistory) confirm(claims []Claim) error {
 	for _, c := range claims {
-		if c.Failed {
-			continue // the explorer says it did not happen; the node will agree
+		if c.Failed || c.Amount != nil && c.Amount.Sign() == 0 {
+			// The explorer says nothing moved (a failed call, or a value-0
+			// transaction listed for its fee): nothing to bear out.
+			continue
 		}
 		ok, why, err := h.bornOut(c)
 		if err != nil {
@@ -166,8 +169,14 @@ func (h *BackedHistory) confirm(claims []Claim) error {
 		if ok {
 			continue
 		}
-		msg := fmt.Sprintf("explorer claim rejected: %s %s %s -> %s of %s in tx %s (block %d): %s",
+		msg := fmt.Sprintf("explorer claim rejected: %s %s %s from %s to %s in tx %s (block %d): %s",
 			c.Kind, c.Amount, c.Asset, c.From, c.To, c.TxHash, c.Block, why)
+		h.mu.Lock()
+		dup := slices.Contains(h.rejected, msg)
+		h.mu.Unlock()
+		if dup {
+			continue // the same claim, met again in another address's history
+		}
 		if h.Logger != nil {
 			h.Logger.Warn("explorer claim rejected", "tx", c.TxHash, "block", c.Block, "kind", c.Kind,
 				"from", c.From, "to", c.To, "asset", c.Asset, "amount", c.Amount, "reason", why)

@@ -104,7 +104,7 @@ func TestBackedHistoryMatchesTheBlockScan(t *testing.T) {
 			if finderKind == "explorer" {
 				finder = ex
 			}
-			h := &tracer.BackedHistory{StoreHistory: tracer.StoreHistory{Store: st, Chain: chains.ETH, Node: x.a},
+			h := &tracer.BackedHistory{StoreHistory: &tracer.StoreHistory{Store: st, Chain: chains.ETH, Node: x.a},
 				Finders: []tracer.BlockFinder{finder}, Index: index}
 			cfg := tracer.Config{Seeds: []string{x.truth.Seeds[0].Hex()}, Model: tracer.Haircut{}, MaxHops: 10,
 				FromBlock: x.truth.First, ToBlock: x.truth.Last, NativeAsset: "ETH"}

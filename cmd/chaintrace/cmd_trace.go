@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/chains/ethereum"
 	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/indexer"
 	"github.com/chaintrace/chaintrace/internal/atomicfile"
 	"github.com/chaintrace/chaintrace/labels"
 	"github.com/chaintrace/chaintrace/store"
@@ -42,6 +44,7 @@ arithmetic; 'chaintrace verify' re-checks it against any node.`,
 	}
 	addNodeFlags(cmd)
 	f := cmd.Flags()
+	addHistoryFlags(f)
 	f.StringArray("seed", nil, "seed address (repeatable)")
 	f.String("from-block", "", "first block of the window: the block of the theft")
 	f.String("to-block", "", "last block of the window (default: the node's head less --confirmations)")
@@ -251,7 +254,18 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 		}
 		p.to = head - conf
 	}
-	missing, err := st.Missing(p.chain, p.from, p.to)
+	backends, err := opts.historyBackends(ctx, st, node)
+	if err != nil {
+		return err
+	}
+	// Without a history backend the whole window is indexed (the block
+	// scan); with one, only its last block (the exhibit's tip) and the
+	// blocks the backend names as the walk reaches addresses.
+	first := p.from
+	if backends != nil {
+		first = p.to
+	}
+	missing, err := st.Missing(p.chain, first, p.to)
 	if err != nil {
 		return err
 	}
@@ -263,11 +277,49 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 		if err := checkHead(ctx, a, p.to); err != nil {
 			return err
 		}
-		if _, err := indexWithProgress(ctx, opts, a, st, p.from, p.to); err != nil {
+		if _, err := indexWithProgress(ctx, opts, a, st, first, p.to); err != nil {
 			return err
 		}
 	}
-	hist := &tracer.StoreHistory{Store: st, Chain: p.chain, Node: node}
+	if err := recordHistory(st, backends); err != nil {
+		return err
+	}
+	var hist tracer.History
+	storeHist := &tracer.StoreHistory{Store: st, Chain: p.chain, Node: node}
+	var backed *tracer.BackedHistory
+	if backends == nil {
+		hist = storeHist
+	} else {
+		finders, err := opts.finders(backends, node)
+		if err != nil {
+			return err
+		}
+		backed = &tracer.BackedHistory{StoreHistory: storeHist, Finders: finders, Logger: opts.logger,
+			Index: func(ctx context.Context, blocks []uint64) error {
+				a, err := node.get()
+				if err != nil {
+					return err
+				}
+				if err := checkInternalMode(st, a); err != nil {
+					return err
+				}
+				if err := recordProvenance(st, a); err != nil {
+					return err
+				}
+				_, err = indexer.RunBlocks(ctx, a, st, blocks, indexer.Options{ChunkSize: opts.v.GetInt("chunk-size"),
+					Workers: opts.v.GetInt("eth.concurrency"), Logger: opts.logger})
+				return err
+			}}
+		hist = backed
+		prov, err := loadProvenance(st, p.chain)
+		if err != nil {
+			return err
+		}
+		if err := addSources(st, 0, opts.historySources(backends, prov)...); err != nil {
+			return err
+		}
+		opts.logger.Info("history", "backends", strings.Join(backends, ","))
+	}
 	cfg := tracer.Config{Seeds: p.seeds, Model: p.model, MaxHops: p.maxHops, MinValue: p.minValue,
 		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetETH, Logger: opts.logger}
 	res, err := tracer.Trace(ctx, hist, stopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops}, cfg)
@@ -288,7 +340,15 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 	if err := writeExhibit(opts, e, p.format, p.out); err != nil {
 		return err
 	}
-	printTraceSummary(opts.stderr, e, res, time.Since(start), hist.NodeCalls())
+	printTraceSummary(opts.stderr, e, res, time.Since(start), storeHist.NodeCalls())
+	if backed != nil {
+		if rej := backed.Rejected(); len(rej) > 0 {
+			fmt.Fprintf(opts.stderr, "%d explorer claim(s) were not borne out by the node's blocks and were left out:\n", len(rej))
+			for _, r := range rej {
+				fmt.Fprintln(opts.stderr, "  "+r)
+			}
+		}
+	}
 	return nil
 }
 
@@ -348,20 +408,38 @@ func loadProvenance(st *store.Store, chain chains.Chain) (storeProvenance, error
 // recordProvenance adds the node that indexes into the store to the list
 // of sources the store's data came from.
 func recordProvenance(st *store.Store, a *ethereum.Adapter) error {
+	caps := a.Capabilities()
+	return addSources(st, caps.ChainID, exhibit.Source{Kind: "eth-jsonrpc", EndpointRedacted: a.RPC().Endpoint(), ClientVersion: caps.ClientVersion})
+}
+
+// addSources records sources (nodes, history backends) of the store's
+// data; chainID 0 keeps the recorded one. Recorded once, they are stated
+// by every later trace on the store, warm or cold alike.
+func addSources(st *store.Store, chainID uint64, srcs ...exhibit.Source) error {
 	p, err := loadProvenance(st, chains.ETH)
 	if err != nil {
 		return err
 	}
-	caps := a.Capabilities()
-	p.ChainID = caps.ChainID
-	src := exhibit.Source{Kind: "eth-jsonrpc", EndpointRedacted: a.RPC().Endpoint(), ClientVersion: caps.ClientVersion}
-	for _, s := range p.Sources {
-		if s == src {
-			return nil
+	if chainID != 0 {
+		p.ChainID = chainID
+	}
+	changed := false
+	for _, src := range srcs {
+		if !slices.Contains(p.Sources, src) {
+			p.Sources = append(p.Sources, src)
+			changed = true
 		}
 	}
-	p.Sources = append(p.Sources, src)
-	sort.Slice(p.Sources, func(i, j int) bool { return p.Sources[i].EndpointRedacted < p.Sources[j].EndpointRedacted })
+	if !changed && chainID == 0 {
+		return nil
+	}
+	sort.Slice(p.Sources, func(i, j int) bool {
+		a, b := p.Sources[i], p.Sources[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.EndpointRedacted < b.EndpointRedacted
+	})
 	b, err := json.Marshal(p)
 	if err != nil {
 		return err
