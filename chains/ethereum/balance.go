@@ -34,6 +34,18 @@ func (a *Adapter) BalanceAt(ctx context.Context, addr, asset string, n uint64) (
 		return nil, fmt.Errorf("%s: balanceOf(%s) on token %s at %d: %w", a.rpc.Endpoint(), addr, asset, n, err)
 	}
 	b := common.FromHex(out)
+	if len(b) == 0 {
+		// An empty answer: the token may not exist yet at block n (it was
+		// created later in the window). No code there means no balance; a
+		// contract that answers nothing is an error.
+		var code string
+		if err := a.rpc.Call(ctx, &code, "eth_getCode", common.HexToAddress(asset), hexQuantity(n)); err != nil {
+			return nil, fmt.Errorf("%s: eth_getCode %s at %d: %w", a.rpc.Endpoint(), asset, n, err)
+		}
+		if len(common.FromHex(code)) == 0 {
+			return new(big.Int), nil
+		}
+	}
 	if len(b) != 32 {
 		return nil, fmt.Errorf("%s: balanceOf(%s) on token %s at %d: answer of %d bytes, want 32", a.rpc.Endpoint(), addr, asset, n, len(b))
 	}
