@@ -215,36 +215,6 @@ func rowsText(res *tracer.Result) string {
 	return b.String()
 }
 
-// bugTokenBeforeDeploy recognises the adapter's refusal of a token balance
-// at a block before the token's contract existed (see the skip below).
-func bugTokenBeforeDeploy(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "balanceOf(") && strings.Contains(err.Error(), "answer of 0 bytes, want 32")
-}
-
-const bugTokenBeforeDeployMsg = "BUG: chains/ethereum.Adapter.BalanceAt: a token balance at a block before the token's " +
-	"contract existed fails (\"answer of 0 bytes, want 32\"): eth_call to an address without code returns \"0x\", " +
-	"which is a zero balance. The walk asks for the seed's opening token balance at block 37 when the seed receives " +
-	"the constructor's mint in block 38 (the token is deployed in block 38)"
-
-// zeroBeforeDeploy is the adapter as the walk's BalanceSource, except that
-// the refusal bugTokenBeforeDeploy describes reads as a zero balance, which
-// is what the node's "0x" means there. It lets the acceptance test check
-// everything else while the bug stands; the subtests with the adapter itself
-// skip on it.
-type zeroBeforeDeploy struct {
-	a    *ethereum.Adapter
-	hits []string
-}
-
-func (z *zeroBeforeDeploy) BalanceAt(ctx context.Context, addr, asset string, n uint64) (*big.Int, error) {
-	b, err := z.a.BalanceAt(ctx, addr, asset, n)
-	if bugTokenBeforeDeploy(err) {
-		z.hits = append(z.hits, fmt.Sprintf("%s in %s at %d", addr, asset, n))
-		return new(big.Int), nil
-	}
-	return b, err
-}
-
 // TestErigonBackendsTraceTheScenario: tracing from the scenario's first
 // address (dev, the funded account) through the trace_filter backend and
 // through the ots backend, each with logs, gives the scenario's transfers
@@ -258,22 +228,11 @@ func TestErigonBackendsTraceTheScenario(t *testing.T) {
 	if truth.moved == 0 || len(truth.want) == 0 {
 		t.Fatal("scenario.json gives no moved transfers")
 	}
-	for _, node := range []string{"adapter", "adapter with the token-before-deploy bug worked around"} {
-		t.Run(node, func(t *testing.T) {
-			traceScenario(t, dir, truth, node != "adapter")
-		})
-	}
+	traceScenario(t, dir, truth)
 }
 
-func traceScenario(t *testing.T, dir string, truth *erigonTruth, workaround bool) {
+func traceScenario(t *testing.T, dir string, truth *erigonTruth) {
 	ctx := context.Background()
-	nodeOf := func(a *ethereum.Adapter) (tracer.BalanceSource, func() []string) {
-		if !workaround {
-			return a, func() []string { return nil }
-		}
-		z := &zeroBeforeDeploy{a: a}
-		return z, func() []string { return z.hits }
-	}
 	seed := ethereumHex(t, truth.seed)
 	const maxHops = 1000
 
@@ -309,18 +268,14 @@ func traceScenario(t *testing.T, dir string, truth *erigonTruth, workaround bool
 		if _, err := indexer.Run(ctx, a, st, 38, 48, indexer.Options{}); err != nil {
 			t.Fatal(err)
 		}
-		node, hits := nodeOf(a)
-		h := &tracer.StoreHistory{Store: st, Chain: chains.ETH, Node: node}
+		h := &tracer.StoreHistory{Store: st, Chain: chains.ETH, Node: a}
 		res, err := tracer.Trace(ctx, h, nil, cfg(38, 48))
-		if bugTokenBeforeDeploy(err) {
-			t.Skip(bugTokenBeforeDeployMsg + ": " + err.Error())
-		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		sameRows(t, "block scan vs scenario.json", gotRows(t, res), truth.want, truth.names)
 		scanRows = rowsText(res)
-		t.Logf("block scan: %d rows, %d balances asked of the node, %d HTTP requests; bug worked around for %v", len(res.Rows), h.NodeCalls(), s.Requests(), hits())
+		t.Logf("block scan: %d rows, %d balances asked of the node, %d HTTP requests", len(res.Rows), h.NodeCalls(), s.Requests())
 	})
 
 	cases := []struct {
@@ -352,14 +307,10 @@ func traceScenario(t *testing.T, dir string, truth *erigonTruth, workaround bool
 				_, err := indexer.RunBlocks(ctx, a, st, blocks, indexer.Options{})
 				return err
 			}
-			node, hits := nodeOf(a)
-			h := &tracer.BackedHistory{StoreHistory: &tracer.StoreHistory{Store: st, Chain: chains.ETH, Node: node},
+			h := &tracer.BackedHistory{StoreHistory: &tracer.StoreHistory{Store: st, Chain: chains.ETH, Node: a},
 				Finders: []tracer.BlockFinder{sourceFinder{primary}, sourceFinder{logs}}, Index: index}
 			before := s.Requests()
 			res, err := tracer.Trace(ctx, h, nil, cfg(tc.from, tc.to))
-			if bugTokenBeforeDeploy(err) {
-				t.Skip(bugTokenBeforeDeployMsg + ": " + err.Error())
-			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -431,9 +382,9 @@ func traceScenario(t *testing.T, dir string, truth *erigonTruth, workaround bool
 				t.Errorf("second trace differs:\n%s\nvs\n%s", rowsText(res2), rowsText(res))
 			}
 			t.Logf("%d rows (of %d moved transfers, %d that moved nothing left out); %d blocks fetched %v; "+
-				"first trace %d HTTP requests (%d backend queries, %d balances, %d range refusals, %d later trace_filter pages, %d ots pages with more); second trace 0; bug worked around for %v",
+				"first trace %d HTTP requests (%d backend queries, %d balances, %d range refusals, %d later trace_filter pages, %d ots pages with more); second trace 0",
 				len(got), truth.moved, truth.notMoved, len(fetched), fetched, requests, queries, h.NodeCalls(),
-				stats.RangeRefusals, stats.TraceFilterLaterPages, stats.OtsPagesWithMore, hits())
+				stats.RangeRefusals, stats.TraceFilterLaterPages, stats.OtsPagesWithMore)
 		})
 	}
 }
