@@ -102,3 +102,10 @@ func (q *bigQuantity) Big() *big.Int {
 
 // hexQuantity formats a block number the way every node accepts it.
 func hexQuantity(n uint64) string { return "0x" + strconv.FormatUint(n, 16) }
+
+// Quantity is the lenient JSON-RPC number, for the packages that read node
+// answers beside the adapter (history backends, test emulators).
+type Quantity = quantity
+
+// HexQuantity formats a block number the way every node accepts it.
+func HexQuantity(n uint64) string { return hexQuantity(n) }

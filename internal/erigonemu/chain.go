@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/chaintrace/chaintrace/chains/ethereum"
 	"github.com/chaintrace/chaintrace/internal/rpcreplay"
 )
 
@@ -522,34 +522,7 @@ func at(bs []*big.Int, n uint64) (*big.Int, bool) {
 	return new(big.Int).Set(bs[min(n, LastBlock)-FirstBlock]), true
 }
 
-// quantity is a JSON-RPC number: a hex string, a decimal string or a JSON
-// number.
-type quantity uint64
+// quantity and hexQuantity are the adapter's lenient JSON-RPC number.
+type quantity = ethereum.Quantity
 
-func (q *quantity) UnmarshalJSON(b []byte) error {
-	s := strings.TrimSpace(string(b))
-	if s == "null" {
-		*q = 0
-		return nil
-	}
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
-	}
-	var v uint64
-	var err error
-	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		if len(s) == 2 {
-			return fmt.Errorf("invalid quantity %s", b)
-		}
-		v, err = strconv.ParseUint(s[2:], 16, 64)
-	} else {
-		v, err = strconv.ParseUint(s, 10, 64)
-	}
-	if err != nil {
-		return fmt.Errorf("invalid quantity %s", b)
-	}
-	*q = quantity(v)
-	return nil
-}
-
-func hexQuantity(n uint64) string { return "0x" + strconv.FormatUint(n, 16) }
+func hexQuantity(n uint64) string { return ethereum.HexQuantity(n) }

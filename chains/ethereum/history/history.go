@@ -209,38 +209,10 @@ func (r *rpc) head(ctx context.Context) (uint64, error) {
 	return uint64(q), nil
 }
 
-// quantity is a JSON-RPC number: a hex string, a decimal string or a JSON
-// number (Erigon writes trace block numbers and ots_getApiLevel as numbers).
-type quantity uint64
+// quantity and hexQuantity are the adapter's lenient JSON-RPC number.
+type quantity = ethereum.Quantity
 
-func (q *quantity) UnmarshalJSON(b []byte) error {
-	s := strings.TrimSpace(string(b))
-	if s == "null" {
-		*q = 0
-		return nil
-	}
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
-	}
-	var v uint64
-	var err error
-	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		if len(s) == 2 {
-			return fmt.Errorf("invalid quantity %s", b)
-		}
-		v, err = strconv.ParseUint(s[2:], 16, 64)
-	} else {
-		v, err = strconv.ParseUint(s, 10, 64)
-	}
-	if err != nil {
-		return fmt.Errorf("invalid quantity %s", b)
-	}
-	*q = quantity(v)
-	return nil
-}
-
-// hexQuantity spells a block number the way every node accepts it.
-func hexQuantity(n uint64) string { return "0x" + strconv.FormatUint(n, 16) }
+func hexQuantity(n uint64) string { return ethereum.HexQuantity(n) }
 
 // refusal is how a node turned down a ranged query.
 type refusal int
