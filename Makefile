@@ -4,7 +4,7 @@ BIN     := bin/chaintrace
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test lint bench bench-go bench-index clean
+.PHONY: all build demo test lint bench bench-go bench-e2e clean
 
 all: build
 
@@ -25,16 +25,18 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Go micro-benchmarks, then the end-to-end index benchmark against an
-# in-process node (2,000 blocks, 50,000 transactions of mixed kinds).
-bench: bench-go bench-index
+# Go micro-benchmarks, then the end-to-end benchmarks against in-process
+# nodes: index (2,000 blocks, 50,000 transactions of mixed kinds), a warm
+# trace against a cold one, and address history over 1,000,000 blocks.
+bench: bench-go bench-e2e
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-bench-index: build
+bench-e2e: build
 	./$(BIN) bench index --blocks 2000 --txs-per-block 25
 	./$(BIN) bench trace --noise-blocks 1000
+	./$(BIN) bench history --blocks 1000000 --delay 20ms
 
 clean:
 	rm -rf bin demo-out
