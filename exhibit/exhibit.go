@@ -91,6 +91,9 @@ type Source struct {
 	Kind             string `json:"kind"`
 	EndpointRedacted string `json:"endpoint_redacted"`
 	ClientVersion    string `json:"client_version"`
+	// Capabilities is what the source was found to answer (an added key:
+	// absent in exhibits written before it existed).
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // LabelSet is one label file used, identified by its content hash.

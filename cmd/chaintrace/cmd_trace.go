@@ -409,7 +409,19 @@ func loadProvenance(st *store.Store, chain chains.Chain) (storeProvenance, error
 // of sources the store's data came from.
 func recordProvenance(st *store.Store, a *ethereum.Adapter) error {
 	caps := a.Capabilities()
-	return addSources(st, caps.ChainID, exhibit.Source{Kind: "eth-jsonrpc", EndpointRedacted: a.RPC().Endpoint(), ClientVersion: caps.ClientVersion})
+	var found []string
+	if caps.BlockReceipts {
+		found = append(found, "eth_getBlockReceipts")
+	}
+	found = append(found, caps.TraceMethods...)
+	sort.Strings(found)
+	return addSources(st, caps.ChainID, exhibit.Source{Kind: "eth-jsonrpc", EndpointRedacted: a.RPC().Endpoint(),
+		ClientVersion: caps.ClientVersion, Capabilities: found})
+}
+
+func sameSource(a, b exhibit.Source) bool {
+	return a.Kind == b.Kind && a.EndpointRedacted == b.EndpointRedacted && a.ClientVersion == b.ClientVersion &&
+		slices.Equal(a.Capabilities, b.Capabilities)
 }
 
 // addSources records sources (nodes, history backends) of the store's
@@ -425,7 +437,7 @@ func addSources(st *store.Store, chainID uint64, srcs ...exhibit.Source) error {
 	}
 	changed := false
 	for _, src := range srcs {
-		if !slices.Contains(p.Sources, src) {
+		if !slices.ContainsFunc(p.Sources, func(x exhibit.Source) bool { return sameSource(x, src) }) {
 			p.Sources = append(p.Sources, src)
 			changed = true
 		}

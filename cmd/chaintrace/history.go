@@ -215,18 +215,27 @@ func (o *globalOptions) finders(names []string, node *lazyNode) ([]tracer.BlockF
 	return out, nil
 }
 
+// historyMethod is the node method behind each node-side backend.
+var historyMethod = map[string]string{
+	historyTraceFilter: "trace_filter",
+	historyOts:         "ots_searchTransactionsAfter",
+	"logs":             "eth_getLogs",
+}
+
 // historySources are the provenance entries of the backends named: the
 // node's endpoint for node-side backends, the explorer's (redacted).
 func (o *globalOptions) historySources(names []string, node storeProvenance) []exhibit.Source {
 	var out []exhibit.Source
 	for _, n := range names {
 		if n == historyEtherscan {
-			out = append(out, exhibit.Source{Kind: "history:etherscan", EndpointRedacted: chains.RedactURL(o.v.GetString("etherscan.url"))})
+			out = append(out, exhibit.Source{Kind: "history:etherscan", EndpointRedacted: chains.RedactURL(o.v.GetString("etherscan.url")),
+				Capabilities: []string{"tokennfttx", "tokentx", "txlist", "txlistinternal"}})
 			continue
 		}
 		for _, s := range node.Sources {
 			if s.Kind == "eth-jsonrpc" {
-				out = append(out, exhibit.Source{Kind: "history:" + n, EndpointRedacted: s.EndpointRedacted, ClientVersion: s.ClientVersion})
+				out = append(out, exhibit.Source{Kind: "history:" + n, EndpointRedacted: s.EndpointRedacted, ClientVersion: s.ClientVersion,
+					Capabilities: []string{historyMethod[n]}})
 			}
 		}
 	}
