@@ -1,5 +1,5 @@
 // Package erigonemu emulates the Erigon node of the erigon-dev fixtures
-// (/work/shared/fixtures/erigon-dev) for tests: a JSON-RPC endpoint that
+// (../shared/fixtures/erigon-dev) for tests: a JSON-RPC endpoint that
 // computes the answers of Erigon's address-indexed methods and state reads
 // for any parameters, and passes every other call to a replay of the
 // recordings (internal/rpcreplay).

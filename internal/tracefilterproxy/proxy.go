@@ -5,7 +5,7 @@
 //
 // The proxy is a JSON-RPC endpoint (batch-aware, echoing the caller's ids)
 // that answers trace_filter itself, with the semantics of the Erigon node the
-// erigon-dev fixtures were recorded from (/work/shared/fixtures/erigon-dev,
+// erigon-dev fixtures were recorded from (../shared/fixtures/erigon-dev,
 // "Notable format facts"):
 //
 //   - the answer is a flat list of Parity frames (call, create, suicide), by
