@@ -35,6 +35,7 @@ var partKinds = map[string]store.RawKind{
 	"block":    store.RawBlock,
 	"receipts": store.RawReceipts,
 	"traces":   store.RawTraces,
+	"prevtxs":  store.RawPrevTxs,
 }
 
 // Options tune a run.

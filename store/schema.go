@@ -44,6 +44,9 @@ const (
 	prefixNetwork byte = 'n'
 
 	// prefixRaw: "r" + chain + kind (RawKind) + key (caller's bytes, rest of key) -> node response bytes
+	//   kinds: 1 block, 2 receipts, 3 traces (Ethereum), 4 prevtxs (Bitcoin:
+	//   JSON array of getrawtransaction verbose results of the transactions
+	//   a block spends from, for nodes whose getblock lacks prevouts)
 	prefixRaw byte = 'r'
 
 	// prefixBlock: "b" + chain + num -> encodeBlock

@@ -276,6 +276,10 @@ const (
 	// RawTraces is the call traces of a block's transactions
 	// (debug_traceBlockByNumber with the call tracer).
 	RawTraces RawKind = 3
+	// RawPrevTxs is the transactions whose outputs a Bitcoin block spends,
+	// for a node whose getblock does not include the spent outputs: a JSON
+	// array of getrawtransaction verbose results (the "prevtxs" part).
+	RawPrevTxs RawKind = 4
 )
 
 func (k RawKind) String() string {
@@ -286,11 +290,13 @@ func (k RawKind) String() string {
 		return "receipts"
 	case RawTraces:
 		return "traces"
+	case RawPrevTxs:
+		return "prevtxs"
 	}
 	return fmt.Sprintf("RawKind(%d)", byte(k))
 }
 
-func (k RawKind) valid() bool { return k >= RawBlock && k <= RawTraces }
+func (k RawKind) valid() bool { return k >= RawBlock && k <= RawPrevTxs }
 
 // RawItem is one entry for PutRawBatch.
 type RawItem struct {

@@ -36,6 +36,8 @@ type rpcBlock struct {
 	Time              uint64   `json:"time"`
 	NTx               *uint32  `json:"nTx"`
 	Tx                []*rpcTx `json:"tx"`
+	// RawTx is where btcd's getblock (verbosity 2) puts the transactions.
+	RawTx []*rpcTx `json:"rawtx"`
 }
 
 type rpcTx struct {
@@ -140,6 +142,9 @@ func (d Decoder) DecodeBlockJSON(b []byte, prev PrevoutSource) (*chains.BlockTra
 
 func (d Decoder) decodeRPC(blk *rpcBlock, prev PrevoutSource) (*chains.BlockTransfers, error) {
 	h := *blk.Height
+	if len(blk.Tx) == 0 && len(blk.RawTx) > 0 {
+		blk.Tx = blk.RawTx
+	}
 	if blk.NTx != nil && int(*blk.NTx) != len(blk.Tx) {
 		return nil, fmt.Errorf("%w: block %d says nTx %d but lists %d transactions (fetch it with verbosity 2)", ErrInconsistent, h, *blk.NTx, len(blk.Tx))
 	}

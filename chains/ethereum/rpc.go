@@ -3,6 +3,7 @@ package ethereum
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,17 @@ type RPCOptions struct {
 	Backoff     time.Duration // first retry delay, doubled per attempt, with jitter
 	MaxBackoff  time.Duration
 	Logger      *slog.Logger
+	// TLSConfig, if set, is used for https endpoints (btcd serves its RPC
+	// over HTTPS with a self-signed certificate).
+	TLSConfig *tls.Config
+	// User and Pass, if User is set, are sent as HTTP basic auth (user info
+	// in the URL is sent too, when these are empty).
+	User, Pass string
+	// JSONRPCVersion is the "jsonrpc" member of requests: "2.0" (default)
+	// or "1.0" for Bitcoin Core and btcd. With "1.0" an error answer that
+	// comes with HTTP status 404 or 500 (Bitcoin Core's way) is read as the
+	// JSON-RPC error it holds, not as a transport failure.
+	JSONRPCVersion string
 }
 
 func (o *RPCOptions) defaults() {
@@ -55,6 +67,9 @@ func (o *RPCOptions) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.JSONRPCVersion == "" {
+		o.JSONRPCVersion = "2.0"
+	}
 }
 
 // Client is a JSON-RPC 2.0 client over HTTP. It is safe for concurrent use.
@@ -79,6 +94,9 @@ func NewClient(url string, opts RPCOptions) *Client {
 	// Compressing answers pays off across a network, not across loopback,
 	// where it only costs CPU on both sides of the same machine.
 	tr.DisableCompression = isLoopback(url)
+	if opts.TLSConfig != nil {
+		tr.TLSClientConfig = opts.TLSConfig
+	}
 	return &Client{
 		url:      url,
 		endpoint: chains.RedactURL(url),
@@ -212,7 +230,7 @@ func (c *Client) send(ctx context.Context, elems []BatchElem, asBatch bool) erro
 		if params == nil {
 			params = []any{}
 		}
-		reqs[i] = rpcRequest{JSONRPC: "2.0", ID: id, Method: e.Method, Params: params}
+		reqs[i] = rpcRequest{JSONRPC: c.opts.JSONRPCVersion, ID: id, Method: e.Method, Params: params}
 		ids[id] = i
 	}
 	var body []byte
@@ -316,6 +334,9 @@ func (c *Client) post(ctx context.Context, body []byte) (resp []byte, wait time.
 		return nil, 0, &permanentError{err.Error()}
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if c.opts.User != "" {
+		req.SetBasicAuth(c.opts.User, c.opts.Pass)
+	}
 	res, err := c.http.Do(req)
 	if err != nil {
 		return nil, 0, scrub(err, c.url, c.endpoint)
@@ -325,8 +346,14 @@ func (c *Client) post(ctx context.Context, body []byte) (resp []byte, wait time.
 	if err != nil {
 		return nil, 0, scrub(err, c.url, c.endpoint)
 	}
+	isJSON := len(data) > 0 && (data[0] == '{' || data[0] == '[')
 	switch {
 	case res.StatusCode == http.StatusOK:
+		return data, 0, nil
+	case isJSON && c.opts.JSONRPCVersion == "1.0" && (res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusInternalServerError) &&
+		bytes.Contains(data, []byte(`"error"`)) && bytes.Contains(data, []byte(`"code"`)):
+		// Bitcoin Core answers a failed call with 404 (no such method)
+		// or 500 (any other error) and the JSON-RPC error in the body.
 		return data, 0, nil
 	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout || res.StatusCode >= 500:
 		return nil, retryAfter(res.Header.Get("Retry-After")), fmt.Errorf("HTTP %s", res.Status)
@@ -387,7 +414,7 @@ func (c *Client) SendDiscard(ctx context.Context, elems []BatchElem) (int64, err
 			if params == nil {
 				params = []any{}
 			}
-			reqs[j] = rpcRequest{JSONRPC: "2.0", ID: c.nextID.Add(1), Method: e.Method, Params: params}
+			reqs[j] = rpcRequest{JSONRPC: c.opts.JSONRPCVersion, ID: c.nextID.Add(1), Method: e.Method, Params: params}
 		}
 		body, err := json.Marshal(reqs)
 		if err != nil {

@@ -185,3 +185,64 @@ func TestClientPermanentHTTPErrorIsNotRetried(t *testing.T) {
 		t.Errorf("a 401 was retried: %d requests", reqs.Load())
 	}
 }
+
+// TestClientBitcoinStyle: JSONRPCVersion "1.0" is sent as such, User/Pass go
+// as basic auth, and an error answer with HTTP 500 or 404 (Bitcoin Core's
+// way) is the call's own error, not a retried transport failure; with the
+// default version the same 500 stays a transport failure.
+func TestClientBitcoinStyle(t *testing.T) {
+	var reqs atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqs.Add(1)
+		var req struct {
+			JSONRPC string          `json:"jsonrpc"`
+			ID      json.RawMessage `json:"id"`
+			Method  string          `json:"method"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &req); err != nil {
+			t.Errorf("request %s: %v", body, err)
+		}
+		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "secret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		switch req.Method {
+		case "getblockcount":
+			w.Write([]byte(`{"result":7,"error":null,"id":` + string(req.ID) + `}`))
+		case "nosuch":
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"result":null,"error":{"code":-32601,"message":"Method not found"},"id":` + string(req.ID) + `}`))
+		default:
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(`{"result":null,"error":{"code":-8,"message":"Block height out of range (` + req.JSONRPC + `)"},"id":` + string(req.ID) + `}`))
+		}
+	}))
+	defer srv.Close()
+	c := NewClient(srv.URL, RPCOptions{JSONRPCVersion: "1.0", User: "alice", Pass: "secret", Retries: 3, Backoff: time.Millisecond})
+	var n int
+	if err := c.Call(context.Background(), &n, "getblockcount"); err != nil || n != 7 {
+		t.Fatalf("getblockcount = %d, %v", n, err)
+	}
+	err := c.Call(context.Background(), nil, "getblockhash", 99)
+	var re *RPCError
+	if !errors.As(err, &re) || re.Code != -8 || !strings.Contains(re.Message, "(1.0)") {
+		t.Errorf("getblockhash error = %v, want the node's code -8 with jsonrpc 1.0", err)
+	}
+	if err := c.Call(context.Background(), nil, "nosuch"); !errors.As(err, &re) || re.Code != -32601 {
+		t.Errorf("nosuch error = %v", err)
+	}
+	if got := reqs.Load(); got != 3 {
+		t.Errorf("%d HTTP requests, want 3 (no retries)", got)
+	}
+	// Wrong credentials: permanent, not retried.
+	bad := NewClient(srv.URL, RPCOptions{JSONRPCVersion: "1.0", User: "alice", Pass: "nope", Retries: 3, Backoff: time.Millisecond})
+	if err := bad.Call(context.Background(), nil, "getblockcount"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("bad credentials: %v", err)
+	}
+	// JSON-RPC 2.0 clients keep treating a 500 as a transport failure.
+	v2 := NewClient(srv.URL, RPCOptions{User: "alice", Pass: "secret", Retries: 1, Backoff: time.Millisecond})
+	if err := v2.Call(context.Background(), nil, "getblockhash", 99); !errors.Is(err, ErrNodeUnavailable) {
+		t.Errorf("2.0 client, HTTP 500: %v", err)
+	}
+}

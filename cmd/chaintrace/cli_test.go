@@ -136,7 +136,9 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"unknown config key", []string{"--config", unknownKey, "index"}, `unknown key "eth.rcp"`},
 		{"bad url", []string{"index", "--store", st, "--eth-rpc", "localhost:8545", "--from-block", "1", "--to-block", "2"}, "want an http:// or https:// URL"},
 		{"no rpc", []string{"index", "--store", st, "--from-block", "1", "--to-block", "2"}, "--eth-rpc is required"},
-		{"btc not yet", []string{"index", "--chain", "btc", "--store", st, "--from-block", "1", "--to-block", "2"}, "--chain btc"},
+		{"btc no rpc", []string{"index", "--chain", "btc", "--store", st, "--from-block", "1", "--to-block", "2"}, "--btc-rpc is required"},
+		{"btc trace not yet", []string{"trace", "--chain", "btc", "--store", st}, "--chain btc: Bitcoin tracing is not built yet"},
+		{"btc not indexed, no node", []string{"transfers", "--chain", "btc", "--store", st, "--from-block", "1", "--to-block", "2"}, "give --btc-rpc"},
 		{"unknown chain", []string{"index", "--chain", "doge", "--store", st, "--from-block", "1", "--to-block", "2"}, `unknown chain "doge"`},
 		{"not indexed, no node", []string{"transfers", "--store", st, "--from-block", "1", "--to-block", "2"}, "not in store"},
 	} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/chains/ethereum"
 	"github.com/chaintrace/chaintrace/indexer"
 	"github.com/chaintrace/chaintrace/store"
@@ -12,7 +13,7 @@ import (
 
 func newIndexCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "index --chain eth --eth-rpc URL --from-block N --to-block M",
+		Use:   "index [--chain eth --eth-rpc URL | --chain btc --btc-rpc URL] --from-block N --to-block M",
 		Short: "Fetch a block range from the node into the store (resumable)",
 		Long: `index fetches blocks, receipts, call traces and token logs of a block range
 from the node, and stores the raw answers, every transfer, and the address
@@ -35,12 +36,16 @@ func addWindowFlags(cmd *cobra.Command) {
 }
 
 func runIndex(ctx context.Context, opts *globalOptions) error {
-	if _, err := opts.chainFlag(); err != nil {
+	chain, err := opts.chainFlag()
+	if err != nil {
 		return err
 	}
 	from, to, err := opts.blockWindow()
 	if err != nil {
 		return err
+	}
+	if chain == chains.BTC {
+		return runIndexBtc(ctx, opts, from, to)
 	}
 	src, err := opts.dialEth(ctx)
 	if err != nil {
@@ -72,10 +77,39 @@ func indexWithProgress(ctx context.Context, opts *globalOptions, src *ethereum.A
 	if err := recordProvenance(st, src); err != nil {
 		return indexer.Stats{}, err
 	}
+	return indexSourceWithProgress(ctx, opts, src, st, from, to, opts.v.GetInt("eth.concurrency"))
+}
+
+// runIndexBtc is index --chain btc.
+func runIndexBtc(ctx context.Context, opts *globalOptions, from, to uint64) error {
+	src, err := opts.dialBtc(ctx)
+	if err != nil {
+		return err
+	}
+	if err := checkBtcHead(ctx, src, to); err != nil {
+		return err
+	}
+	st, err := opts.openStore(false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	stats, err := indexSourceWithProgress(ctx, opts, src, st, from, to, 4)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.stdout, "indexed blocks %d-%d: %d blocks fetched (%d from cache), %d transactions, %d transfers, %d node calls, %s\n",
+		from, to, stats.BlocksDone, stats.FromCache, stats.Txs, stats.Transfers, src.RPC().Calls(), stats.Elapsed.Round(1e6))
+	return nil
+}
+
+// indexSourceWithProgress indexes what the store lacks of [from, to] from
+// any source, showing progress on standard error.
+func indexSourceWithProgress(ctx context.Context, opts *globalOptions, src indexer.Source, st *store.Store, from, to uint64, workers int) (indexer.Stats, error) {
 	pp := newProgressPrinter(opts.stderr)
 	stats, err := indexer.Run(ctx, src, st, from, to, indexer.Options{
 		ChunkSize: opts.v.GetInt("chunk-size"),
-		Workers:   opts.v.GetInt("eth.concurrency"),
+		Workers:   workers,
 		Progress:  pp.Update,
 		Logger:    opts.logger,
 	})

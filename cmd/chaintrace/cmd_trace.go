@@ -86,6 +86,9 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 	if p.chain, err = o.chainFlag(); err != nil {
 		return nil, err
 	}
+	if p.chain == chains.BTC {
+		return nil, usagef("--chain btc: Bitcoin tracing is not built yet (index and transfers serve btc); use --chain eth")
+	}
 	for _, s := range v.GetStringSlice("seed") {
 		a, err := ethereum.ParseAddress(strings.TrimSpace(s))
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/chains/bitcoin"
 	"github.com/chaintrace/chaintrace/chains/ethereum"
 	"github.com/chaintrace/chaintrace/store"
 	"github.com/spf13/cobra"
@@ -27,6 +28,47 @@ func addNodeFlags(cmd *cobra.Command) {
 	f.Int("eth-retries", 5, "retries of a failed request (backoff doubles from 250ms, with jitter)")
 	f.String("eth-trace-timeout", "120s", "per-transaction tracer timeout passed to debug_trace* (geth's own default is 5s)")
 	f.Bool("no-internal", false, "read no call traces: internal transfers are left out, and the output says so")
+	f.String("btc-rpc", "", "Bitcoin JSON-RPC endpoint URL (Bitcoin Core, or btcd over https)")
+	f.String("btc-rpc-user", "", "Bitcoin node RPC user (HTTP basic auth)")
+	f.String("btc-rpc-pass", "", "Bitcoin node RPC password")
+	f.String("btc-rpc-cert", "", "PEM certificate to trust for an https --btc-rpc (btcd's rpc.cert)")
+}
+
+// dialBtc connects to the configured Bitcoin node. A missing or malformed
+// URL is bad input; a node that cannot be reached is a runtime failure.
+func (o *globalOptions) dialBtc(ctx context.Context) (*bitcoin.Adapter, error) {
+	raw := o.v.GetString("btc.rpc")
+	if raw == "" {
+		return nil, usagef("--btc-rpc is required (a Bitcoin Core or btcd JSON-RPC URL)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("--btc-rpc %q: want an http:// or https:// URL", chains.RedactURL(raw))
+	}
+	a, err := bitcoin.Dial(ctx, raw, bitcoin.Options{
+		User:     o.v.GetString("btc.rpc-user"),
+		Pass:     o.v.GetString("btc.rpc-pass"),
+		CertFile: o.v.GetString("btc.rpc-cert"),
+		RPC:      ethereum.RPCOptions{Retries: 5, Logger: o.logger},
+	})
+	if err != nil {
+		return nil, err
+	}
+	caps := a.Capabilities()
+	o.logger.Info("connected", "endpoint", a.RPC().Endpoint(), "client", caps.Client, "chain", caps.Chain, "getblock_verbosity", caps.Verbosity)
+	return a, nil
+}
+
+// checkBtcHead refuses a window past the node's best block.
+func checkBtcHead(ctx context.Context, a *bitcoin.Adapter, to uint64) error {
+	head, err := a.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if to > head {
+		return usagef("--to-block %d is beyond the node's best block %d", to, head)
+	}
+	return nil
 }
 
 // ethOptions collects the adapter options from the merged configuration.
@@ -104,14 +146,11 @@ func (o *globalOptions) blockWindow() (from, to uint64, err error) {
 	return from, to, nil
 }
 
-// chainFlag reads --chain; only eth is served so far.
+// chainFlag reads --chain (eth or btc).
 func (o *globalOptions) chainFlag() (chains.Chain, error) {
 	c, err := chains.ParseChain(o.v.GetString("chain"))
 	if err != nil {
 		return "", usagef("--chain: %v", err)
-	}
-	if c == chains.BTC {
-		return "", usagef("--chain btc: Bitcoin support is not built yet; use --chain eth")
 	}
 	return c, nil
 }
