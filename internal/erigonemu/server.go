@@ -40,6 +40,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chaintrace/chaintrace/internal/jsonrpcserver"
 	"github.com/chaintrace/chaintrace/internal/rpcreplay"
 )
 
@@ -158,59 +159,43 @@ func (s *Server) CallsPerMethod() map[string]int {
 	return out
 }
 
-type request struct {
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Params json.RawMessage `json:"params"`
-}
-
-type response struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Result  json.RawMessage `json:"result,omitempty"`
-	Error   *Error          `json:"error,omitempty"`
-}
+type response = jsonrpcserver.Response[Error]
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
 	limit := s.batchLimit
 	s.mu.Unlock()
-	body, err := io.ReadAll(r.Body)
+	body, ok := jsonrpcserver.ReadBody(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	elems, batch, err := jsonrpcserver.Split(body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	body = bytes.TrimSpace(body)
 	var out any
-	if len(body) > 0 && body[0] == '[' {
-		var elems []json.RawMessage
-		if err := json.Unmarshal(body, &elems); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if limit > 0 && len(elems) > limit {
-			out = response{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &Error{-32600, fmt.Sprintf("batch limit %d exceeded", limit)}}
-		} else {
-			answers := make([]json.RawMessage, len(elems))
-			for i, e := range elems {
-				answers[i] = s.one(e)
-			}
-			out = answers
-		}
+	if !batch {
+		out = s.one(elems[0])
+	} else if limit > 0 && len(elems) > limit {
+		out = response{JSONRPC: "2.0", ID: jsonrpcserver.Null, Error: &Error{-32600, fmt.Sprintf("batch limit %d exceeded", limit)}}
 	} else {
-		out = s.one(body)
+		answers := make([]json.RawMessage, len(elems))
+		for i, e := range elems {
+			answers[i] = s.one(e)
+		}
+		out = answers
 	}
 	b, _ := json.Marshal(out)
 	_, _ = w.Write(b)
 }
 
 func (s *Server) one(raw json.RawMessage) json.RawMessage {
-	var req request
+	var req jsonrpcserver.Request
 	if err := json.Unmarshal(raw, &req); err != nil {
-		b, _ := json.Marshal(response{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &Error{-32700, "parse error"}})
-		return b
+		return jsonrpcserver.ErrorAnswer(nil, &Error{-32700, "parse error"})
 	}
 	s.mu.Lock()
 	s.calls++
@@ -218,27 +203,18 @@ func (s *Server) one(raw json.RawMessage) json.RawMessage {
 	disabled := s.disabled[req.Method]
 	s.mu.Unlock()
 	if disabled {
-		b, _ := json.Marshal(response{JSONRPC: "2.0", ID: req.ID, Error: &Error{-32601, fmt.Sprintf("the method %s does not exist/is not available", req.Method)}})
-		return b
+		return jsonrpcserver.ErrorAnswer(req.ID, &Error{-32601, fmt.Sprintf("the method %s does not exist/is not available", req.Method)})
 	}
 	if res, rerr, ok := s.emu.Answer(req.Method, req.Params); ok {
-		resp := response{JSONRPC: "2.0", ID: req.ID, Error: rerr}
-		if rerr == nil {
-			b, err := json.Marshal(res)
-			if err != nil {
-				resp.Error = &Error{-32603, err.Error()}
-			} else {
-				resp.Result = b
-			}
+		if rerr != nil {
+			return jsonrpcserver.ErrorAnswer(req.ID, rerr)
 		}
-		b, _ := json.Marshal(resp)
-		return b
+		return jsonrpcserver.ResultAnswer(req.ID, res)
 	}
 	// Everything else: the recorded answer.
 	hr, err := http.Post(s.replay.URL(), "application/json", bytes.NewReader(raw))
 	if err != nil {
-		b, _ := json.Marshal(response{JSONRPC: "2.0", ID: req.ID, Error: &Error{-32603, err.Error()}})
-		return b
+		return jsonrpcserver.ErrorAnswer(req.ID, &Error{-32603, err.Error()})
 	}
 	defer hr.Body.Close()
 	b, _ := io.ReadAll(hr.Body)

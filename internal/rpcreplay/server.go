@@ -21,7 +21,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -29,6 +28,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/chaintrace/chaintrace/internal/jsonrpcserver"
 )
 
 // Error codes the server answers with when it has no recording.
@@ -210,12 +211,7 @@ type request struct {
 	Params  json.RawMessage `json:"params"`
 }
 
-type response struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Result  json.RawMessage `json:"result,omitempty"`
-	Error   *Error          `json:"error,omitempty"`
-}
+type response = jsonrpcserver.Response[Error]
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
@@ -225,17 +221,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "JSON-RPC wants POST", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	body, ok := jsonrpcserver.ReadBody(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	body = bytes.TrimSpace(body)
 	var out any
-	if len(body) > 0 && body[0] == '[' {
-		var elems []json.RawMessage
-		if err := json.Unmarshal(body, &elems); err != nil {
+	if elems, batch, err := jsonrpcserver.Split(body); batch {
+		if err != nil {
 			out = errResponse(nil, CodeParseError, "parse error: "+err.Error())
 		} else if len(elems) == 0 {
 			out = errResponse(nil, CodeInvalidRequest, "empty batch")
@@ -249,7 +242,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			out = answers
 		}
 	} else {
-		a, ok := s.answerOne(body)
+		a, ok := s.answerOne(elems[0])
 		if !ok { // a notification: no answer
 			w.WriteHeader(http.StatusOK)
 			return
@@ -265,10 +258,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func errResponse(id json.RawMessage, code int, msg string) response {
-	if len(id) == 0 {
-		id = json.RawMessage("null")
-	}
-	return response{JSONRPC: "2.0", ID: id, Error: &Error{Code: code, Message: msg}}
+	return response{JSONRPC: "2.0", ID: jsonrpcserver.IDOrNull(id), Error: &Error{Code: code, Message: msg}}
 }
 
 // answerOne answers one call; ok is false for a notification (no id).

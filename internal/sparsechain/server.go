@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/chaintrace/chaintrace/internal/jsonrpcserver"
 )
 
 // Config sizes the chain.
@@ -143,14 +144,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Delay > 0 {
 		time.Sleep(s.cfg.Delay)
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	body, ok := jsonrpcserver.ReadBody(w, r)
+	if !ok {
 		return
 	}
 	body = bytes.TrimSpace(body)
 	var out bytes.Buffer
-	if len(body) > 0 && body[0] == '[' {
+	if jsonrpcserver.IsBatch(body) {
 		var reqs []request
 		if err := json.Unmarshal(body, &reqs); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -176,8 +176,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.count(map[string]int64{req.Method: 1})
 		s.answer(&out, &req)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(out.Bytes())
+	jsonrpcserver.WriteJSON(w, out.Bytes())
 }
 
 func (s *Server) count(m map[string]int64) {
@@ -189,10 +188,7 @@ func (s *Server) count(m map[string]int64) {
 }
 
 func (s *Server) answer(out *bytes.Buffer, req *request) {
-	id := req.ID
-	if len(id) == 0 {
-		id = json.RawMessage("null")
-	}
+	id := jsonrpcserver.IDOrNull(req.ID)
 	res, rerr := s.dispatch(req.Method, req.Params)
 	out.WriteString(`{"jsonrpc":"2.0","id":`)
 	out.Write(id)

@@ -61,6 +61,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chaintrace/chaintrace/internal/jsonrpcserver"
 )
 
 // DefaultRangeLimit is Erigon's default --rpc.blockrange.limit.
@@ -176,41 +178,14 @@ type rpcError struct {
 
 func (e *rpcError) Error() string { return fmt.Sprintf("%s (code %d)", e.Message, e.Code) }
 
-// request is one incoming call.
-type request struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id,omitempty"`
-	Method  string          `json:"method"`
-	Params  json.RawMessage `json:"params,omitempty"`
-}
-
-// response is one answer.
-type response struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Result  json.RawMessage `json:"result,omitempty"`
-	Error   *rpcError       `json:"error,omitempty"`
-}
-
-func idOrNull(id json.RawMessage) json.RawMessage {
-	if len(id) == 0 {
-		return json.RawMessage("null")
-	}
-	return id
-}
+// request is one incoming call; response is one answer.
+type (
+	request  = jsonrpcserver.Request
+	response = jsonrpcserver.Response[rpcError]
+)
 
 func errorAnswer(id json.RawMessage, e *rpcError) json.RawMessage {
-	b, _ := json.Marshal(response{JSONRPC: "2.0", ID: idOrNull(id), Error: e})
-	return b
-}
-
-func resultAnswer(id json.RawMessage, result any) json.RawMessage {
-	raw, err := json.Marshal(result)
-	if err != nil {
-		return errorAnswer(id, &rpcError{-32603, err.Error()})
-	}
-	b, _ := json.Marshal(response{JSONRPC: "2.0", ID: idOrNull(id), Result: raw})
-	return b
+	return jsonrpcserver.ErrorAnswer(id, e)
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
@@ -222,25 +197,18 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	body, ok := jsonrpcserver.ReadBody(w, r)
+	if !ok {
 		return
 	}
-	trimmed := bytes.TrimSpace(body)
-	batch := len(trimmed) > 0 && trimmed[0] == '['
-	var raws []json.RawMessage
-	if batch {
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			writeJSON(w, errorAnswer(nil, &rpcError{-32700, "parse error"}))
-			return
-		}
-		if len(raws) == 0 {
-			writeJSON(w, errorAnswer(nil, &rpcError{-32600, "empty batch"}))
-			return
-		}
-	} else {
-		raws = []json.RawMessage{trimmed}
+	raws, batch, err := jsonrpcserver.Split(body)
+	if err != nil {
+		jsonrpcserver.WriteJSON(w, errorAnswer(nil, &rpcError{-32700, "parse error"}))
+		return
+	}
+	if batch && len(raws) == 0 {
+		jsonrpcserver.WriteJSON(w, errorAnswer(nil, &rpcError{-32600, "empty batch"}))
+		return
 	}
 	reqs := make([]*request, len(raws))
 	local := false
@@ -304,7 +272,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 				answers[fc.index] = errorAnswer(q.ID, rerr)
 				continue
 			}
-			answers[fc.index] = resultAnswer(q.ID, frames)
+			answers[fc.index] = jsonrpcserver.ResultAnswer(q.ID, frames)
 		}
 	}
 	if len(fwd) > 0 {
@@ -322,16 +290,11 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !batch {
-		writeJSON(w, answers[0])
+		jsonrpcserver.WriteJSON(w, answers[0])
 		return
 	}
 	out, _ := json.Marshal(answers)
-	writeJSON(w, out)
-}
-
-func writeJSON(w http.ResponseWriter, b []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
+	jsonrpcserver.WriteJSON(w, out)
 }
 
 func (p *Proxy) record(method string, params json.RawMessage) {
@@ -376,7 +339,7 @@ func (p *Proxy) forward(ctx context.Context, calls []json.RawMessage) ([]json.Ra
 		if err := json.Unmarshal(c, &m); err != nil {
 			return nil, err
 		}
-		orig[i] = idOrNull(m["id"])
+		orig[i] = jsonrpcserver.IDOrNull(m["id"])
 		id := strconv.FormatUint(p.nextID.Add(1), 10)
 		m["id"] = json.RawMessage(id)
 		ids[id] = i
