@@ -40,6 +40,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/internal/ratelimit"
 )
 
 // Errors the client wraps; test with errors.Is.
@@ -113,7 +114,7 @@ type Client struct {
 	secrets  []string
 	endpoint string
 	opts     Options
-	limit    *bucket
+	limit    *ratelimit.Bucket
 	requests atomic.Int64
 
 	mu      sync.Mutex
@@ -152,7 +153,7 @@ func New(baseURL string, opts Options) *Client {
 			c.secrets = append(c.secrets, seg) // a path segment the redaction hid
 		}
 	}
-	c.limit = newBucket(opts.RequestsPerSecond, 1)
+	c.limit = ratelimit.New(opts.RequestsPerSecond, 1)
 	return c
 }
 
@@ -186,7 +187,7 @@ func (e *permanentError) Error() string { return e.msg }
 // returns the body of a 200 answer. what names the call in messages.
 func (c *Client) get(ctx context.Context, path, what string) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
-		if err := c.limit.wait(ctx); err != nil {
+		if err := c.limit.Wait(ctx); err != nil {
 			return nil, err
 		}
 		body, err := c.once(ctx, path)

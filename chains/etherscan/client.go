@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/internal/ratelimit"
 )
 
 // Errors the client wraps; test with errors.Is.
@@ -128,7 +129,7 @@ type Client struct {
 	secrets  []string   // strings never to be written down: the key, the raw base URL
 	endpoint string     // redacted
 	opts     Options
-	limit    *bucket
+	limit    *ratelimit.Bucket
 	window   atomic.Int64 // learned page*offset limit
 	requests atomic.Int64
 }
@@ -166,7 +167,7 @@ func New(baseURL string, opts Options) *Client {
 	if c.opts.Key != "" {
 		c.secrets = append(c.secrets, c.opts.Key, url.QueryEscape(c.opts.Key))
 	}
-	c.limit = newBucket(opts.RequestsPerSecond, opts.Burst)
+	c.limit = ratelimit.New(opts.RequestsPerSecond, opts.Burst)
 	c.window.Store(int64(opts.Window))
 	return c
 }
@@ -212,7 +213,7 @@ func (e *windowError) Error() string { return e.msg }
 // an empty one). what names the call in messages.
 func (c *Client) call(ctx context.Context, params url.Values, what string) (json.RawMessage, error) {
 	for attempt := 0; ; attempt++ {
-		if err := c.limit.wait(ctx); err != nil {
+		if err := c.limit.Wait(ctx); err != nil {
 			return nil, err
 		}
 		res, err := c.once(ctx, params)

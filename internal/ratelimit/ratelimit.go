@@ -1,4 +1,6 @@
-package esplora
+// Package ratelimit is a token bucket for clients of rate-limited services
+// (explorers, hosted nodes): requests are spaced to a rate, with a burst.
+package ratelimit
 
 import (
 	"context"
@@ -6,11 +8,11 @@ import (
 	"time"
 )
 
-// bucket is a token bucket: it holds at most burst tokens, gains rate
+// Bucket is a token bucket: it holds at most burst tokens, gains rate
 // tokens a second, and every request takes one. A request that finds the
 // bucket empty reserves the next token (the count goes negative) and waits
 // until it is due, so waiting callers are served in turn.
-type bucket struct {
+type Bucket struct {
 	mu     sync.Mutex
 	rate   float64 // tokens a second
 	burst  float64
@@ -18,13 +20,14 @@ type bucket struct {
 	last   time.Time
 }
 
-func newBucket(rate float64, burst int) *bucket {
-	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
+// New returns a bucket of rate tokens a second holding at most burst, full.
+func New(rate float64, burst int) *Bucket {
+	return &Bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: time.Now()}
 }
 
-// wait takes a token, sleeping until one is due; it gives the token back
+// Wait takes a token, sleeping until one is due; it gives the token back
 // if ctx ends first.
-func (b *bucket) wait(ctx context.Context) error {
+func (b *Bucket) Wait(ctx context.Context) error {
 	b.mu.Lock()
 	now := time.Now()
 	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
