@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -41,6 +40,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/internal/ratelimit"
+	"github.com/chaintrace/chaintrace/internal/retry"
 )
 
 // Errors the client wraps; test with errors.Is.
@@ -210,7 +210,7 @@ func (c *Client) get(ctx context.Context, path, what string) ([]byte, error) {
 		}
 		wait := tr.wait
 		if wait == 0 {
-			wait = c.backoff(attempt)
+			wait = retry.Backoff(c.opts.Backoff, maxBackoff, attempt)
 		}
 		c.opts.Logger.Warn("esplora request failed, retrying", "endpoint", c.endpoint, "call", what, "attempt", attempt+1, "wait", wait, "err", tr.msg)
 		t := time.NewTimer(wait)
@@ -244,7 +244,7 @@ func (c *Client) once(ctx context.Context, path string) ([]byte, error) {
 	case res.StatusCode == http.StatusOK:
 		return body, nil
 	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout || res.StatusCode >= 500:
-		return nil, &transientError{msg: "HTTP " + res.Status + c.bodyText(body), wait: retryAfter(res.Header.Get("Retry-After"))}
+		return nil, &transientError{msg: "HTTP " + res.Status + c.bodyText(body), wait: retry.RetryAfter(res.Header.Get("Retry-After"), maxRetryAfter)}
 	case res.StatusCode == http.StatusNotFound:
 		return nil, &permanentError{ErrNotFound, "HTTP " + res.Status + c.bodyText(body)}
 	}
@@ -285,27 +285,6 @@ func (c *Client) scrub(s string) string {
 		}
 	}
 	return s
-}
-
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.opts.Backoff << min(attempt, 20)
-	if d > maxBackoff || d <= 0 {
-		d = maxBackoff
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
-func retryAfter(h string) time.Duration {
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, maxRetryAfter)
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return min(max(time.Until(t), 0), maxRetryAfter)
-	}
-	return 0
 }
 
 func (c *Client) getJSON(ctx context.Context, path, what string, v any) error {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	neturl "net/url"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/internal/retry"
 )
 
 // RPCOptions tune the JSON-RPC client.
@@ -262,7 +262,7 @@ func (c *Client) send(ctx context.Context, elems []BatchElem, asBatch bool) erro
 			return fmt.Errorf("%w: %s: %s: %v (after %d attempts)", ErrNodeUnavailable, c.endpoint, what, err, attempt+1)
 		}
 		if wait == 0 {
-			wait = c.backoff(attempt)
+			wait = retry.Backoff(c.opts.Backoff, c.opts.MaxBackoff, attempt)
 		}
 		c.opts.Logger.Warn("node request failed, retrying", "endpoint", c.endpoint, "call", what, "attempt", attempt+1, "wait", wait, "err", err)
 		select {
@@ -356,7 +356,7 @@ func (c *Client) post(ctx context.Context, body []byte) (resp []byte, wait time.
 		// or 500 (any other error) and the JSON-RPC error in the body.
 		return data, 0, nil
 	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout || res.StatusCode >= 500:
-		return nil, retryAfter(res.Header.Get("Retry-After")), fmt.Errorf("HTTP %s", res.Status)
+		return nil, retry.RetryAfter(res.Header.Get("Retry-After"), time.Minute), fmt.Errorf("HTTP %s", res.Status)
 	default:
 		// Some nodes answer JSON-RPC errors with a 4xx status; keep the body.
 		if len(data) > 0 && (data[0] == '{' || data[0] == '[') && res.StatusCode == http.StatusBadRequest {
@@ -364,28 +364,6 @@ func (c *Client) post(ctx context.Context, body []byte) (resp []byte, wait time.
 		}
 		return nil, 0, &permanentError{"HTTP " + res.Status}
 	}
-}
-
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.opts.Backoff << attempt
-	if d > c.opts.MaxBackoff || d <= 0 {
-		d = c.opts.MaxBackoff
-	}
-	// Full jitter on the upper half keeps many clients from retrying in step.
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
-func retryAfter(h string) time.Duration {
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, time.Minute)
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return min(max(time.Until(t), 0), time.Minute)
-	}
-	return 0
 }
 
 // scrub removes the unredacted URL (which may hold an API key) from a

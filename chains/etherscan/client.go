@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -42,6 +41,7 @@ import (
 
 	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/internal/ratelimit"
+	"github.com/chaintrace/chaintrace/internal/retry"
 )
 
 // Errors the client wraps; test with errors.Is.
@@ -236,7 +236,7 @@ func (c *Client) call(ctx context.Context, params url.Values, what string) (json
 		}
 		wait := tr.wait
 		if wait == 0 {
-			wait = c.backoff(attempt)
+			wait = retry.Backoff(c.opts.Backoff, maxBackoff, attempt)
 		}
 		c.opts.Logger.Warn("explorer request failed, retrying", "endpoint", c.endpoint, "call", what, "attempt", attempt+1, "wait", wait, "err", tr.msg)
 		t := time.NewTimer(wait)
@@ -284,7 +284,7 @@ func (c *Client) once(ctx context.Context, params url.Values) (json.RawMessage, 
 	switch {
 	case res.StatusCode == http.StatusOK:
 	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout || res.StatusCode >= 500:
-		return nil, &transientError{msg: "HTTP " + res.Status, wait: retryAfter(res.Header.Get("Retry-After"))}
+		return nil, &transientError{msg: "HTTP " + res.Status, wait: retry.RetryAfter(res.Header.Get("Retry-After"), maxRetryAfter)}
 	default:
 		return nil, &refusal{"HTTP " + res.Status}
 	}
@@ -361,26 +361,4 @@ func (c *Client) scrub(s string) string {
 		}
 	}
 	return s
-}
-
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.opts.Backoff << min(attempt, 20)
-	if d > maxBackoff || d <= 0 {
-		d = maxBackoff
-	}
-	// Jitter on the upper half keeps clients sharing a key out of step.
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
-func retryAfter(h string) time.Duration {
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, maxRetryAfter)
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return min(max(time.Until(t), 0), maxRetryAfter)
-	}
-	return 0
 }
