@@ -31,15 +31,11 @@ func loadChain(t *testing.T) (string, *erigonemu.Chain) {
 // recordedCall reads the one call of a recorded file.
 func recordedCall(t *testing.T, dir, file string) rpcreplay.RecordedCall {
 	t.Helper()
-	rec, err := rpcreplay.ReadErigonRecording(filepath.Join(dir, file))
+	c, err := rpcreplay.ReadErigonCall(filepath.Join(dir, file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, err := rec.Calls()
-	if err != nil || len(calls) != 1 {
-		t.Fatalf("%s: want one call, got %d (%v)", file, len(calls), err)
-	}
-	return calls[0]
+	return c
 }
 
 // lateFile reports whether a recording was made after the chain had passed

@@ -159,3 +159,19 @@ func (r *ErigonRecording) Calls() ([]RecordedCall, error) {
 	}
 	return out, nil
 }
+
+// ReadErigonCall reads a recorded file that holds exactly one call.
+func ReadErigonCall(path string) (RecordedCall, error) {
+	rec, err := ReadErigonRecording(path)
+	if err != nil {
+		return RecordedCall{}, err
+	}
+	calls, err := rec.Calls()
+	if err != nil {
+		return RecordedCall{}, err
+	}
+	if len(calls) != 1 {
+		return RecordedCall{}, fmt.Errorf("%s: want one call, got %d", path, len(calls))
+	}
+	return calls[0], nil
+}

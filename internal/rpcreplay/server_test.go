@@ -402,3 +402,17 @@ func TestLoadErigonDev(t *testing.T) {
 		})
 	}
 }
+
+// TestReadErigonCall: a one-call recording gives its call; the batch
+// recording (three calls) is refused by name.
+func TestReadErigonCall(t *testing.T) {
+	dir := filepath.Join(fixtures, "erigon-dev")
+	needDir(t, dir)
+	c, err := ReadErigonCall(filepath.Join(dir, "eth_getBlockByNumber.full.block45.json"))
+	if err != nil || c.Method != "eth_getBlockByNumber" {
+		t.Fatalf("one-call recording: %+v, %v", c, err)
+	}
+	if _, err := ReadErigonCall(filepath.Join(dir, "batch.eth_chainId+eth_blockNumber+unknown.json")); err == nil || !strings.Contains(err.Error(), "want one call, got 3") {
+		t.Fatalf("batch recording: %v", err)
+	}
+}

@@ -7,13 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/chaintrace/chaintrace/internal/erigonemu"
 	"github.com/chaintrace/chaintrace/internal/rpcreplay"
 )
 
@@ -29,38 +29,15 @@ const (
 	lastRecorded     = 48
 )
 
-func fixturesDir(tb testing.TB) string {
-	tb.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for d := wd; ; {
-		p := filepath.Join(d, "shared", "fixtures", "erigon-dev")
-		if _, err := os.Stat(filepath.Join(p, "index.json")); err == nil {
-			return p
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			break
-		}
-		d = up
-	}
-	tb.Skipf("erigon-dev fixtures (shared/fixtures/erigon-dev) not found above %s", wd)
-	return ""
-}
+func fixturesDir(tb testing.TB) string { return erigonemu.Dir(tb) }
 
 func recorded(t *testing.T, dir, file string) rpcreplay.RecordedCall {
 	t.Helper()
-	rec, err := rpcreplay.ReadErigonRecording(filepath.Join(dir, file))
+	c, err := rpcreplay.ReadErigonCall(filepath.Join(dir, file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, err := rec.Calls()
-	if err != nil || len(calls) != 1 {
-		t.Fatalf("%s: want one call, got %d (%v)", file, len(calls), err)
-	}
-	return calls[0]
+	return c
 }
 
 func canonical(t *testing.T, b []byte) any {
