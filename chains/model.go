@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strconv"
 	"time"
 )
 
@@ -139,9 +140,24 @@ type Tx struct {
 	To          string // empty for a contract creation; see Created
 	Created     string // the address a creation made, if any
 	Value       *big.Int
-	Fee         *big.Int // everything the sender paid for gas (and blob gas)
+	Fee         *big.Int // everything the sender paid for gas (and blob gas); utxo: inputs less outputs
 	Success     bool
+	// Inputs are, on a utxo chain, the outputs this transaction spends, in
+	// input order (none for a coinbase, and none on account chains).
+	Inputs []Input
 }
+
+// Input is an output a utxo transaction spends, with the value and address
+// it had.
+type Input struct {
+	TxID    string // the spent output's transaction, lower-case display hex
+	Vout    uint32
+	Value   *big.Int
+	Address string // its display address, or "script:" + SHA-256 of a non-standard script
+}
+
+// Outpoint names the spent output.
+func (in *Input) Outpoint() string { return in.TxID + ":" + strconv.FormatUint(uint64(in.Vout), 10) }
 
 // Block is a block header as the index keeps it.
 type Block struct {

@@ -285,7 +285,22 @@ func appendTxBody(b []byte, tx *chains.Tx) []byte {
 	b = appendString(b, tx.Created)
 	b = appendBig(b, tx.Value)
 	b = appendBig(b, tx.Fee)
-	return appendBool(b, tx.Success)
+	b = appendBool(b, tx.Success)
+	// Inputs (utxo chains) follow only when there are any, so that an
+	// account-chain record, and every record written before inputs were
+	// kept, ends here.
+	if len(tx.Inputs) == 0 {
+		return b
+	}
+	b = binary.AppendUvarint(b, uint64(len(tx.Inputs)))
+	for i := range tx.Inputs {
+		in := &tx.Inputs[i]
+		b = appendString(b, in.TxID)
+		b = binary.AppendUvarint(b, uint64(in.Vout))
+		b = appendBig(b, in.Value)
+		b = appendString(b, in.Address)
+	}
+	return b
 }
 
 // encodeTxs encodes the transactions of one block, which the caller has
@@ -872,6 +887,26 @@ func (r *txsReader) decode() (chains.Tx, error) {
 		tx.Success = true
 	default:
 		d.fail("tx success")
+	}
+	if d.err == nil && len(d.b) > 0 {
+		n := d.uvarint("tx input count")
+		if n == 0 || n > uint64(len(d.b))/4 { // an input takes 4 bytes at least
+			d.fail("tx input count")
+		}
+		if d.err == nil {
+			tx.Inputs = make([]chains.Input, n)
+			for i := range tx.Inputs {
+				in := &tx.Inputs[i]
+				in.TxID = d.string("input txid")
+				vout := d.uvarint("input vout")
+				if vout > math.MaxUint32 {
+					d.fail("input vout")
+				}
+				in.Vout = uint32(vout)
+				in.Value = d.big("input value")
+				in.Address = d.string("input address")
+			}
+		}
 	}
 	return tx, d.finish("tx")
 }

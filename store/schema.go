@@ -80,6 +80,12 @@ const (
 	// addrLen is addrLenHashed and addrKey is their SHA-256 (32 bytes).
 	prefixAddr byte = 'a'
 
+	// prefixSpent: "s" + chain + txid (32 bytes, display byte order) + vout (uint32 BE) -> num + idx + input (uint32 BE)
+	// The spent-by index of a utxo chain: which input of which transaction
+	// spends an output. Written from chains.Tx.Inputs; a txid that is not
+	// 64 hex digits is keyed by its bytes as they are.
+	prefixSpent byte = 's'
+
 	// prefixIndexed: "i" + chain + from (uint64 BE) -> to (uint64 BE)
 	// The ranges of blocks fully indexed, inclusive, kept disjoint and
 	// non-adjacent by MarkIndexed.
@@ -236,6 +242,26 @@ func appendAddrKey(b []byte, c byte, canon []byte, num uint64) []byte {
 }
 
 func addrKey(c byte, canon []byte, num uint64) []byte { return appendAddrKey(nil, c, canon, num) }
+
+// spentKey is the spent-by key of output txid:vout.
+func spentKey(c byte, txid string, vout uint32) []byte {
+	k := make([]byte, 2, 2+32+4)
+	k[0], k[1] = prefixSpent, c
+	if len(txid) == 64 {
+		var raw [32]byte
+		if _, err := hex.Decode(raw[:], []byte(strings.ToLower(txid))); err == nil {
+			k = append(k, raw[:]...)
+			return binary.BigEndian.AppendUint32(k, vout)
+		}
+	}
+	k = append(k, txid...)
+	return binary.BigEndian.AppendUint32(k, vout)
+}
+
+// spentVal is the value of a spent-by key.
+func spentVal(num uint64, idx, input uint32) []byte {
+	return binary.BigEndian.AppendUint32(txLoc(num, idx), input)
+}
 
 func indexedKey(c byte, from uint64) []byte {
 	k := make([]byte, 10)

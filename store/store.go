@@ -442,6 +442,9 @@ func (s *Store) WriteBlocks(chain chains.Chain, blocks []*chains.BlockTransfers)
 	n := 0
 	for _, b := range blocks {
 		n += 3 + len(b.Txs) + 2*len(b.Transfers)
+		for i := range b.Txs {
+			n += len(b.Txs[i].Inputs)
+		}
 	}
 	sets := make([]kv, 0, n) // at most
 	var sc blockScratch
@@ -630,6 +633,10 @@ func (sc *blockScratch) appendBlockEntries(sets []kv, c byte, b *chains.BlockTra
 		if tx.Hash != "" {
 			sets = append(sets, kv{txHashKey(c, tx.Hash), txLoc(num, tx.Index)})
 		}
+		for i := range tx.Inputs {
+			in := &tx.Inputs[i]
+			sets = append(sets, kv{spentKey(c, in.TxID, in.Vout), spentVal(num, tx.Index, uint32(i))})
+		}
 	}
 	sets = append(sets, kv{blockKey(c, num), encodeBlock(&b.Block)})
 	return sets, nil
@@ -691,6 +698,17 @@ func oldBlockKeys(txn *badger.Txn, c byte, num uint64, indexDels, primaryDels []
 			return nil, nil, fmt.Errorf("tx %d: %w", r.idx, err)
 		}
 		add(tx.From) // its sent-transaction ref
+		for i := range tx.Inputs {
+			in := &tx.Inputs[i]
+			sk := spentKey(c, in.TxID, in.Vout)
+			loc, ok, err := get(txn, sk)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok && bytes.Equal(loc, spentVal(num, tx.Index, uint32(i))) {
+				indexDels = append(indexDels, sk)
+			}
+		}
 		if tx.Hash == "" {
 			continue
 		}
@@ -995,6 +1013,73 @@ func (s *Store) TxByHash(chain chains.Chain, hash string) (chains.Tx, bool, erro
 		return chains.Tx{}, false, err
 	}
 	return tx, true, nil
+}
+
+// SpendRef locates the input that spends an output.
+type SpendRef struct {
+	Block   uint64
+	TxIndex uint32
+	Input   uint32
+}
+
+// Spender finds the input spending output txid:vout among the blocks
+// written (utxo chains); ok is false when none of them spends it.
+func (s *Store) Spender(chain chains.Chain, txid string, vout uint32) (SpendRef, bool, error) {
+	c, err := chainByte(chain)
+	if err != nil {
+		return SpendRef{}, false, fmt.Errorf("spender: %w", err)
+	}
+	var ref SpendRef
+	var ok bool
+	err = s.db.View(func(txn *badger.Txn) error {
+		v, found, err := get(txn, spentKey(c, txid, vout))
+		if err != nil || !found {
+			return err
+		}
+		if len(v) != 16 {
+			return fmt.Errorf("%w: spent-by value %x", ErrCorrupt, v)
+		}
+		ref = SpendRef{Block: binary.BigEndian.Uint64(v), TxIndex: binary.BigEndian.Uint32(v[8:]), Input: binary.BigEndian.Uint32(v[12:])}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return SpendRef{}, false, fmt.Errorf("read %s spender of %s:%d from store %s: %w", chain, txid, vout, s.dir, err)
+	}
+	return ref, ok, nil
+}
+
+// TxAt returns transaction idx of block num, if written.
+func (s *Store) TxAt(chain chains.Chain, num uint64, idx uint32) (chains.Tx, bool, error) {
+	c, err := chainByte(chain)
+	if err != nil {
+		return chains.Tx{}, false, fmt.Errorf("tx at: %w", err)
+	}
+	var tx chains.Tx
+	var ok bool
+	err = s.db.View(func(txn *badger.Txn) error {
+		_, err := withValue(txn, txsKey(c, num), func(v []byte) error {
+			var r txsReader
+			if err := r.reset(v, num); err != nil {
+				return err
+			}
+			for r.next() && r.idx <= idx {
+				if r.idx < idx {
+					continue
+				}
+				var err error
+				tx, err = r.decode()
+				ok = err == nil
+				return err
+			}
+			return r.err()
+		})
+		return err
+	})
+	if err != nil {
+		return chains.Tx{}, false, fmt.Errorf("read %s tx %d/%d from store %s: %w", chain, num, idx, s.dir, err)
+	}
+	return tx, ok, nil
 }
 
 // Transfers calls fn for every transfer with from <= block <= to, in

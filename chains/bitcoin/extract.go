@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
@@ -79,6 +80,10 @@ func extract(hdr chains.Block, txs []txData, net *chaincfg.Params, prev PrevoutS
 func extractTx(blk *chains.Block, index uint32, tx *txData, txs []txData, local map[string]int, prev PrevoutSource) (chains.Tx, []chains.Transfer, error) {
 	from := []string{} // a coinbase's rows have from = []
 	var inSum int64
+	var inputs []chains.Input
+	if len(tx.ins) > 0 {
+		inputs = make([]chains.Input, len(tx.ins))
+	}
 	for k := range tx.ins {
 		in := &tx.ins[k]
 		if !in.known {
@@ -110,6 +115,7 @@ func extractTx(blk *chains.Block, index uint32, tx *txData, txs []txData, local 
 		if !contains(from, in.addr) {
 			from = append(from, in.addr)
 		}
+		inputs[k] = chains.Input{TxID: strings.ToLower(in.txid), Vout: in.vout, Value: big.NewInt(in.value), Address: in.addr}
 	}
 	var outSum int64
 	rows := make([]chains.Transfer, 0, len(tx.outs))
@@ -146,6 +152,7 @@ func extractTx(blk *chains.Block, index uint32, tx *txData, txs []txData, local 
 		Index:       index,
 		Value:       big.NewInt(outSum),
 		Success:     true,
+		Inputs:      inputs,
 	}
 	if len(from) > 0 {
 		rec.From = tx.ins[0].addr

@@ -313,7 +313,9 @@ func (c *Client) Rows(tx *Tx, index uint32) (chains.Tx, []chains.Transfer, error
 	from := []string{}
 	var inSum int64
 	first := ""
+	var inputs []chains.Input
 	if !coinbase {
+		inputs = make([]chains.Input, len(tx.Vin))
 		for k := range tx.Vin {
 			in := &tx.Vin[k]
 			if in.IsCoinbase {
@@ -339,6 +341,10 @@ func (c *Client) Rows(tx *Tx, index uint32) (chains.Tx, []chains.Transfer, error
 			if !containsStr(from, a) {
 				from = append(from, a)
 			}
+			if !hash64.MatchString(in.Txid) {
+				return fail("input %d spends txid %q", k, in.Txid)
+			}
+			inputs[k] = chains.Input{TxID: in.Txid, Vout: in.Vout, Value: big.NewInt(in.Prevout.Value), Address: a}
 		}
 	}
 	st := tx.Status
@@ -369,7 +375,7 @@ func (c *Client) Rows(tx *Tx, index uint32) (chains.Tx, []chains.Transfer, error
 		})
 	}
 	rec := chains.Tx{Hash: tx.Txid, BlockNumber: st.BlockHeight, Index: index,
-		From: first, Value: big.NewInt(outSum), Success: true}
+		From: first, Value: big.NewInt(outSum), Success: true, Inputs: inputs}
 	if coinbase {
 		return rec, rows, nil
 	}
