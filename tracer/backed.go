@@ -88,7 +88,16 @@ func (h *BackedHistory) SentTxs(ctx context.Context, addr string, from, to uint6
 }
 
 func (h *BackedHistory) coverageKey(finder, addr string) string {
-	return fmt.Sprintf("history/%s/%s/%s", h.Chain, finder, strings.ToLower(addr))
+	if h.Chain == chains.ETH {
+		addr = strings.ToLower(addr) // hex: case carries only the checksum
+	}
+	return fmt.Sprintf("history/%s/%s/%s", h.Chain, finder, addr)
+}
+
+// Ensure makes the store hold every block in from..to in which the
+// backends place addr (what AddressTransfers does before it reads).
+func (h *BackedHistory) Ensure(ctx context.Context, addr string, from, to uint64) error {
+	return h.ensure(ctx, addr, from, to)
 }
 
 // ensure makes the store hold every block in [from, to] in which the

@@ -69,6 +69,17 @@ func BuildExhibit(res *Result, info ExhibitInfo) (*exhibit.Exhibit, error) {
 			Amount: ep.Amount.String(), Taint: ep.Taint.String(), FirstBlock: ep.FirstBlock, LastBlock: ep.LastBlock,
 		})
 	}
+	for _, rc := range res.Reconciliation {
+		a := rc.Asset
+		e.Reconciliation = append(e.Reconciliation, exhibit.Reconciliation{
+			TxHash:   rc.TxHash,
+			ValueIn:  map[string]string{a: rc.ValueIn.String()},
+			ValueOut: map[string]string{a: rc.ValueOut.String()},
+			Fee:      map[string]string{a: rc.Fee.String()},
+			TaintIn:  map[string]string{a: rc.TaintIn.String()},
+			TaintOut: map[string]string{a: rc.TaintOut.String()},
+		})
+	}
 	if err := exhibit.Seal(e); err != nil {
 		return nil, fmt.Errorf("sealing the exhibit: %w", err)
 	}

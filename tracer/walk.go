@@ -83,6 +83,9 @@ type Result struct {
 	Rows      []Row
 	Addresses []*Reached // sorted by hop, then address
 	Endpoints []Endpoint // sorted by address, then asset
+	// Reconciliation has one entry per transaction a utxo walk passed
+	// through, in chain order.
+	Reconciliation []TxReconciliation
 }
 
 // ErrNoActivity means no seed moved anything in the window.

@@ -1,0 +1,395 @@
+package tracer
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chaintrace/chaintrace/chains"
+)
+
+// UTXOHistory is the chain data a walk on a utxo chain reads. The store
+// (after `index`, or filled on demand from a node's address index) and an
+// Esplora API implement it.
+type UTXOHistory interface {
+	// AddressOutputs yields the outputs paying addr (as transfer rows,
+	// Ordinal = vout) created in blocks from..to, in chain order.
+	AddressOutputs(ctx context.Context, addr string, from, to uint64, fn func(*chains.Transfer) error) error
+	// Spender names the transaction that spends output txid:vout, if one
+	// in a block at or below to does.
+	Spender(ctx context.Context, txid string, vout uint32, to uint64) (spender string, ok bool, err error)
+	// Tx returns a confirmed transaction: its record with Inputs (value and
+	// address of each spent output) and its output rows. A txid the
+	// backend does not know gives an error wrapping ErrUnknownTx.
+	Tx(ctx context.Context, txid string) (*UTXOTx, error)
+}
+
+// UTXOTx is one transaction as the walk reads it.
+type UTXOTx struct {
+	Tx chains.Tx
+	// Outputs are its rows: one per output of non-zero value, Ordinal = vout.
+	Outputs []chains.Transfer
+	// NumOutputs counts the outputs: every one where the backend knows
+	// them all, else up to the last of non-zero value (zero-value outputs
+	// carry no taint either way).
+	NumOutputs int
+}
+
+// Block is where the transaction was mined.
+func (t *UTXOTx) Block() chains.Block {
+	b := chains.Block{Number: t.Tx.BlockNumber}
+	if len(t.Outputs) > 0 {
+		b.Hash, b.Timestamp = t.Outputs[0].BlockHash, t.Outputs[0].Timestamp
+	}
+	return b
+}
+
+// Output returns the row of output vout, if it has one.
+func (t *UTXOTx) Output(vout uint32) (*chains.Transfer, bool) {
+	for i := range t.Outputs {
+		if t.Outputs[i].Ordinal == vout {
+			return &t.Outputs[i], true
+		}
+	}
+	return nil, false
+}
+
+// Errors of the UTXO walk.
+var (
+	ErrUnknownTx     = errors.New("transaction not found")
+	ErrUnknownOutput = errors.New("no such output")
+)
+
+// TxReconciliation balances one transaction the walk passed through, in
+// the native asset: ValueIn = ValueOut + Fee, and TaintIn = TaintOut + the
+// fee's taint.
+type TxReconciliation struct {
+	TxHash                   string
+	Asset                    string
+	ValueIn, ValueOut, Fee   *big.Int
+	TaintIn, TaintOut, TFee  *big.Int
+	BlockNumber              uint64
+	TxIndex                  uint32
+	InputsTainted, NumInputs int
+}
+
+// Check verifies the two balances.
+func (r *TxReconciliation) Check() error {
+	if new(big.Int).Add(r.ValueOut, r.Fee).Cmp(r.ValueIn) != 0 {
+		return fmt.Errorf("transaction %s: value in %s != value out %s + fee %s", r.TxHash, r.ValueIn, r.ValueOut, r.Fee)
+	}
+	if new(big.Int).Add(r.TaintOut, r.TFee).Cmp(r.TaintIn) != 0 {
+		return fmt.Errorf("transaction %s: taint in %s != taint out %s + fee taint %s", r.TxHash, r.TaintIn, r.TaintOut, r.TFee)
+	}
+	return nil
+}
+
+// ParseOutpointSeed splits a "txid:vout" seed; ok is false for an address.
+func ParseOutpointSeed(seed string) (txid string, vout uint32, ok bool, err error) {
+	id, n, found := strings.Cut(seed, ":")
+	if !found {
+		return "", 0, false, nil
+	}
+	v, err := strconv.ParseUint(n, 10, 32)
+	if err != nil || len(id) != 64 {
+		return "", 0, true, fmt.Errorf("seed %q: want txid:vout (64 hex digits, a colon, an output number)", seed)
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return "", 0, true, fmt.Errorf("seed %q: the txid is not hexadecimal", seed)
+		}
+	}
+	return strings.ToLower(id), uint32(v), true, nil
+}
+
+// coin is a tainted output waiting to be spent.
+type coin struct {
+	taint *big.Int
+	hop   int
+}
+
+type pendingTx struct {
+	tx *UTXOTx
+}
+
+type txHeap []*pendingTx
+
+func (h txHeap) Len() int { return len(h) }
+func (h txHeap) Less(i, j int) bool {
+	a, b := &h[i].tx.Tx, &h[j].tx.Tx
+	if a.BlockNumber != b.BlockNumber {
+		return a.BlockNumber < b.BlockNumber
+	}
+	return a.Index < b.Index
+}
+func (h txHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *txHeap) Push(x any)   { *h = append(*h, x.(*pendingTx)) }
+func (h *txHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+type utxoWalker struct {
+	ctx    context.Context
+	h      UTXOHistory
+	lb     Labels
+	cfg    Config
+	model  TxModel
+	coins  map[string]coin // "txid:vout" -> tainted, unspent as far as the walk got
+	queued map[string]bool // txids queued or done
+	queue  txHeap
+	nodes  map[string]*node
+	ends   map[[2]string]*Endpoint
+	res    Result
+	last   time.Time
+}
+
+// TraceUTXO walks forward from the seeds on a utxo chain: a seed address's
+// outputs created in the window, or a seed output, are tainted in full; a
+// hop follows a tainted output to the transaction that spends it, where the
+// model shares the inputs' taint over the outputs and the fee. Every such
+// transaction is reconciled (value and taint) before its rows are kept.
+func TraceUTXO(ctx context.Context, h UTXOHistory, lb Labels, cfg Config) (*Result, error) {
+	if cfg.Model == nil {
+		return nil, errors.New("no taint model")
+	}
+	tm, ok := cfg.Model.(TxModel)
+	if !ok {
+		return nil, fmt.Errorf("taint model %s has no per-transaction form for utxo chains", cfg.Model.Name())
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NativeAsset == "" {
+		cfg.NativeAsset = chains.AssetBTC
+	}
+	w := &utxoWalker{ctx: ctx, h: h, lb: lb, cfg: cfg, model: tm, coins: map[string]coin{},
+		queued: map[string]bool{}, nodes: map[string]*node{}, ends: map[[2]string]*Endpoint{}}
+	for _, s := range cfg.Seeds {
+		if err := w.seed(s); err != nil {
+			return nil, err
+		}
+	}
+	if len(w.coins) == 0 {
+		return nil, fmt.Errorf("%w (blocks %d-%d)", ErrNoActivity, cfg.FromBlock, cfg.ToBlock)
+	}
+	for w.queue.Len() > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p := heap.Pop(&w.queue).(*pendingTx)
+		if err := w.spend(p.tx); err != nil {
+			return nil, err
+		}
+		w.progress(p.tx.Tx.BlockNumber)
+	}
+	return w.finishUTXO(), nil
+}
+
+func (w *utxoWalker) progress(block uint64) {
+	if w.cfg.Progress == nil || time.Since(w.last) < 200*time.Millisecond {
+		return
+	}
+	w.last = time.Now()
+	w.cfg.Progress(Progress{Addresses: len(w.nodes), Transfers: len(w.res.Rows), Block: block})
+}
+
+func (w *utxoWalker) reach(addr string, hop int) *node {
+	if n, ok := w.nodes[addr]; ok {
+		if hop < n.r.Hop {
+			n.r.Hop = hop
+		}
+		return n
+	}
+	n := &node{r: &Reached{Address: addr, Hop: hop, Taint: map[string]*big.Int{}}}
+	if w.lb != nil {
+		if label, cat, ok := w.lb.Stop(addr); ok {
+			n.r.Stop, n.r.Label, n.r.Category = true, label, cat
+		}
+	}
+	w.nodes[addr] = n
+	return n
+}
+
+func (w *utxoWalker) seed(s string) error {
+	txid, vout, isOut, err := ParseOutpointSeed(s)
+	if err != nil {
+		return err
+	}
+	if isOut {
+		tx, err := w.h.Tx(w.ctx, txid)
+		if err != nil {
+			return fmt.Errorf("seed %s: %w", s, err)
+		}
+		if int(vout) >= tx.NumOutputs {
+			return fmt.Errorf("seed %s: %w: transaction %s has %d outputs", s, ErrUnknownOutput, txid, tx.NumOutputs)
+		}
+		if tx.Tx.BlockNumber > w.cfg.ToBlock {
+			return fmt.Errorf("seed %s: mined in block %d, after the window's end %d", s, tx.Tx.BlockNumber, w.cfg.ToBlock)
+		}
+		o, ok := tx.Output(vout)
+		if !ok {
+			return fmt.Errorf("seed %s: %w: output %d of %s carries no value", s, ErrUnknownOutput, vout, txid)
+		}
+		n := w.reach(o.To, 0)
+		n.source = true
+		add(n.r.Taint, w.cfg.NativeAsset, o.Amount)
+		return w.taint(o, new(big.Int).Set(o.Amount), 0)
+	}
+	n := w.reach(s, 0)
+	n.source = true
+	return w.h.AddressOutputs(w.ctx, s, w.cfg.FromBlock, w.cfg.ToBlock, func(t *chains.Transfer) error {
+		if t.To != s {
+			return fmt.Errorf("history of %s yielded an output paying %s", s, t.To)
+		}
+		add(n.r.Taint, w.cfg.NativeAsset, t.Amount)
+		return w.taint(t, new(big.Int).Set(t.Amount), 0)
+	})
+}
+
+// taint records output t as carrying taint at hop, and queues its spender
+// if the walk follows it.
+func (w *utxoWalker) taint(t *chains.Transfer, taint *big.Int, hop int) error {
+	key := t.TxHash + ":" + strconv.FormatUint(uint64(t.Ordinal), 10)
+	if c, ok := w.coins[key]; ok { // a seed named twice (as address and as output)
+		if hop < c.hop {
+			c.hop = hop
+			w.coins[key] = c
+		}
+		return nil
+	}
+	n := w.nodes[t.To]
+	if n != nil && n.r.Stop || hop >= w.cfg.MaxHops ||
+		w.cfg.MinValue != nil && t.Amount.Cmp(w.cfg.MinValue) < 0 {
+		return nil // an endpoint, or the walk's limits: not followed
+	}
+	w.coins[key] = coin{taint: taint, hop: hop}
+	spender, ok, err := w.h.Spender(w.ctx, t.TxHash, t.Ordinal, w.cfg.ToBlock)
+	if err != nil {
+		return fmt.Errorf("spender of %s: %w", key, err)
+	}
+	if !ok || w.queued[spender] {
+		return nil
+	}
+	tx, err := w.h.Tx(w.ctx, spender)
+	if err != nil {
+		return fmt.Errorf("transaction %s spending %s: %w", spender, key, err)
+	}
+	if tx.Tx.BlockNumber > w.cfg.ToBlock {
+		return nil
+	}
+	if tx.Tx.BlockNumber < w.cfg.FromBlock {
+		return nil // spent before the window opened
+	}
+	if tx.Tx.BlockNumber < t.BlockNumber || tx.Tx.BlockNumber == t.BlockNumber && tx.Tx.Index <= t.TxIndex {
+		return fmt.Errorf("transaction %s (block %d, index %d) is said to spend %s, created later", spender, tx.Tx.BlockNumber, tx.Tx.Index, key)
+	}
+	w.queued[spender] = true
+	heap.Push(&w.queue, &pendingTx{tx: tx})
+	return nil
+}
+
+// spend processes a transaction spending tainted outputs.
+func (w *utxoWalker) spend(tx *UTXOTx) error {
+	rec := &tx.Tx
+	ins := make([]Coin, len(rec.Inputs))
+	hop := -1
+	tainted := 0
+	valueIn := new(big.Int)
+	for i := range rec.Inputs {
+		in := &rec.Inputs[i]
+		if in.Value == nil {
+			return fmt.Errorf("transaction %s input %d: no value", rec.Hash, i)
+		}
+		ins[i] = Coin{Value: in.Value, Taint: new(big.Int)}
+		valueIn.Add(valueIn, in.Value)
+		key := in.Outpoint()
+		if c, ok := w.coins[key]; ok {
+			ins[i].Taint = c.taint
+			delete(w.coins, key)
+			tainted++
+			if hop < 0 || c.hop+1 < hop {
+				hop = c.hop + 1
+			}
+		}
+	}
+	if tainted == 0 {
+		return nil // queued for an output the walk then stopped following
+	}
+	outs := make([]*big.Int, tx.NumOutputs)
+	for i := range outs {
+		outs[i] = new(big.Int)
+	}
+	valueOut := new(big.Int)
+	for i := range tx.Outputs {
+		o := &tx.Outputs[i]
+		if int(o.Ordinal) >= len(outs) {
+			return fmt.Errorf("transaction %s: output %d of %d", rec.Hash, o.Ordinal, len(outs))
+		}
+		outs[o.Ordinal] = o.Amount
+		valueOut.Add(valueOut, o.Amount)
+	}
+	fee := new(big.Int)
+	if rec.Fee != nil {
+		fee.Set(rec.Fee)
+	}
+	sp := w.model.SplitTx(ins, outs, fee)
+	rc := TxReconciliation{TxHash: rec.Hash, Asset: w.cfg.NativeAsset, ValueIn: valueIn, ValueOut: valueOut, Fee: fee,
+		TaintIn: sp.TaintIn, TaintOut: new(big.Int), TFee: sp.Fee, BlockNumber: rec.BlockNumber, TxIndex: rec.Index,
+		InputsTainted: tainted, NumInputs: len(ins)}
+	for i, t := range sp.Outs {
+		if t.Sign() < 0 || t.Cmp(outs[i]) > 0 {
+			return fmt.Errorf("taint model %s gives output %d of %s a taint of %s (value %s)", w.model.Name(), i, rec.Hash, t, outs[i])
+		}
+		rc.TaintOut.Add(rc.TaintOut, t)
+	}
+	if err := rc.Check(); err != nil {
+		return fmt.Errorf("reconciliation: %w", err)
+	}
+	w.res.Reconciliation = append(w.res.Reconciliation, rc)
+	for i := range tx.Outputs {
+		o := &tx.Outputs[i]
+		t := sp.Outs[o.Ordinal]
+		if t.Sign() == 0 || w.cfg.MinValue != nil && o.Amount.Cmp(w.cfg.MinValue) < 0 {
+			continue
+		}
+		w.res.Rows = append(w.res.Rows, Row{Transfer: *o, Hop: hop, Taint: t})
+		n := w.reach(o.To, hop)
+		if !n.source {
+			add(n.r.Taint, o.Asset, t)
+		}
+		if n.r.Stop {
+			w.endpointUTXO(n, o, t)
+		}
+		if err := w.taint(o, t, hop); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *utxoWalker) endpointUTXO(n *node, t *chains.Transfer, taint *big.Int) {
+	k := [2]string{n.r.Address, t.Asset}
+	ep := w.ends[k]
+	if ep == nil {
+		ep = &Endpoint{Address: n.r.Address, Label: n.r.Label, Category: n.r.Category, Asset: t.Asset,
+			Amount: new(big.Int), Taint: new(big.Int), FirstBlock: t.BlockNumber}
+		w.ends[k] = ep
+	}
+	ep.Amount.Add(ep.Amount, t.Amount)
+	ep.Taint.Add(ep.Taint, taint)
+	ep.LastBlock = t.BlockNumber
+}
+
+func (w *utxoWalker) finishUTXO() *Result {
+	fw := &walker{nodes: w.nodes, ends: w.ends, res: w.res}
+	return fw.finish()
+}
