@@ -226,3 +226,42 @@ func noAddressIndex(err error) bool {
 	return re.Code == -32601 || strings.Contains(re.Message, "--addrindex") ||
 		strings.Contains(strings.ToLower(re.Message), "address index")
 }
+
+// Blocks is AddressBlocks under the name the tracer's BlockFinder uses.
+func (h *AddrIndexHistory) Blocks(ctx context.Context, addr string, from, to uint64) ([]uint64, error) {
+	return h.AddressBlocks(ctx, addr, from, to)
+}
+
+// ErrUnknownTx means the node knows no transaction of that id (or keeps no
+// transaction index to find it by).
+var ErrUnknownTx = errors.New("transaction not found")
+
+// TxBlock returns the height of the block holding txid, from
+// getrawtransaction (btcd with --txindex, Core with -txindex) and
+// getblockheader. A transaction the node does not know gives an error
+// wrapping ErrUnknownTx; one in the mempool reports ok false.
+func (a *Adapter) TxBlock(ctx context.Context, txid string) (height uint64, ok bool, err error) {
+	ep := a.rpc.Endpoint()
+	var tx struct {
+		TxID      string `json:"txid"`
+		BlockHash string `json:"blockhash"`
+	}
+	if err := a.rpc.Call(ctx, &tx, "getrawtransaction", txid, 1); err != nil {
+		var re *ethereum.RPCError
+		if errors.As(err, &re) && (re.Code == -5 || strings.Contains(strings.ToLower(re.Message), "no information")) {
+			return 0, false, fmt.Errorf("%s: %w: %s (%s)", ep, ErrUnknownTx, txid, re.Message)
+		}
+		return 0, false, fmt.Errorf("%s: getrawtransaction %s: %w", ep, txid, err)
+	}
+	if !strings.EqualFold(tx.TxID, txid) {
+		return 0, false, fmt.Errorf("%w: %s: getrawtransaction %s answered tx %q", ErrInconsistent, ep, txid, tx.TxID)
+	}
+	if tx.BlockHash == "" {
+		return 0, false, nil
+	}
+	hs, err := NewAddrIndexHistory(a, HistoryOptions{}).blockHeights(ctx, []srtEntry{{TxID: txid, BlockHash: tx.BlockHash}})
+	if err != nil {
+		return 0, false, err
+	}
+	return hs[0], true, nil
+}

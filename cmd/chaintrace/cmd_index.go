@@ -94,6 +94,9 @@ func runIndexBtc(ctx context.Context, opts *globalOptions, from, to uint64) erro
 		return err
 	}
 	defer st.Close()
+	if err := recordBtcProvenance(st, src, nil); err != nil {
+		return err
+	}
 	stats, err := indexSourceWithProgress(ctx, opts, src, st, from, to, 4)
 	if err != nil {
 		return err

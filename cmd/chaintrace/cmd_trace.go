@@ -86,10 +86,14 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 	if p.chain, err = o.chainFlag(); err != nil {
 		return nil, err
 	}
-	if p.chain == chains.BTC {
-		return nil, usagef("--chain btc: Bitcoin tracing is not built yet (index and transfers serve btc); use --chain eth")
-	}
 	for _, s := range v.GetStringSlice("seed") {
+		if p.chain == chains.BTC {
+			// Parsed once the network is known (runTraceBtc).
+			if s = strings.TrimSpace(s); s != "" && !containsString(p.seeds, s) {
+				p.seeds = append(p.seeds, s)
+			}
+			continue
+		}
 		a, err := ethereum.ParseAddress(strings.TrimSpace(s))
 		if err != nil {
 			return nil, usagef("--seed: %v", err)
@@ -99,7 +103,7 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 		}
 	}
 	if len(p.seeds) == 0 {
-		return nil, usagef("--seed is required (the address the stolen funds were sent to)")
+		return nil, usagef("--seed is required (the address the stolen funds were sent to; on btc also txid:vout)")
 	}
 	if p.model, err = tracer.ParseModel(v.GetString("taint")); err != nil {
 		return nil, usagef("--taint: %v", err)
@@ -109,7 +113,7 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 	}
 	mv, ok := new(big.Int).SetString(strings.TrimSpace(v.GetString("min-value")), 10)
 	if !ok || mv.Sign() < 0 {
-		return nil, usagef("--min-value %q: want a non-negative integer in base units (wei)", v.GetString("min-value"))
+		return nil, usagef("--min-value %q: want a non-negative integer in base units (wei, satoshi)", v.GetString("min-value"))
 	}
 	if mv.Sign() > 0 {
 		p.minValue = mv
@@ -233,6 +237,9 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 	if err != nil {
 		return err
 	}
+	if p.chain == chains.BTC {
+		return runTraceBtc(ctx, opts, p, start)
+	}
 	st, err := opts.openStore(false)
 	if err != nil {
 		return err
@@ -318,7 +325,7 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := addSources(st, 0, opts.historySources(backends, prov)...); err != nil {
+		if err := addSources(st, chains.ETH, 0, opts.historySources(backends, prov)...); err != nil {
 			return err
 		}
 		opts.logger.Info("history", "backends", strings.Join(backends, ","))
@@ -418,7 +425,7 @@ func recordProvenance(st *store.Store, a *ethereum.Adapter) error {
 	}
 	found = append(found, caps.TraceMethods...)
 	sort.Strings(found)
-	return addSources(st, caps.ChainID, exhibit.Source{Kind: "eth-jsonrpc", EndpointRedacted: a.RPC().Endpoint(),
+	return addSources(st, chains.ETH, caps.ChainID, exhibit.Source{Kind: "eth-jsonrpc", EndpointRedacted: a.RPC().Endpoint(),
 		ClientVersion: caps.ClientVersion, Capabilities: found})
 }
 
@@ -430,8 +437,8 @@ func sameSource(a, b exhibit.Source) bool {
 // addSources records sources (nodes, history backends) of the store's
 // data; chainID 0 keeps the recorded one. Recorded once, they are stated
 // by every later trace on the store, warm or cold alike.
-func addSources(st *store.Store, chainID uint64, srcs ...exhibit.Source) error {
-	p, err := loadProvenance(st, chains.ETH)
+func addSources(st *store.Store, chain chains.Chain, chainID uint64, srcs ...exhibit.Source) error {
+	p, err := loadProvenance(st, chain)
 	if err != nil {
 		return err
 	}
@@ -459,7 +466,7 @@ func addSources(st *store.Store, chainID uint64, srcs ...exhibit.Source) error {
 	if err != nil {
 		return err
 	}
-	return st.SetMeta(provenanceKey(chains.ETH), b)
+	return st.SetMeta(provenanceKey(chain), b)
 }
 
 func networkName(chainID uint64) string {

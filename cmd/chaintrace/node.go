@@ -32,6 +32,9 @@ func addNodeFlags(cmd *cobra.Command) {
 	f.String("btc-rpc-user", "", "Bitcoin node RPC user (HTTP basic auth)")
 	f.String("btc-rpc-pass", "", "Bitcoin node RPC password")
 	f.String("btc-rpc-cert", "", "PEM certificate to trust for an https --btc-rpc (btcd's rpc.cert)")
+	f.String("btc-network", "", "Bitcoin network (mainnet, testnet3, testnet4, signet, regtest, simnet); default: the node's, else the store's, else mainnet")
+	f.String("esplora", "", "an Esplora REST API (mempool.space, Blockstream electrs), e.g. https://mempool.space/api")
+	f.Float64("esplora-rate", 10, "requests per second to --esplora")
 }
 
 // dialBtc connects to the configured Bitcoin node. A missing or malformed

@@ -73,6 +73,22 @@ func (p *progressPrinter) draw(pr indexer.Progress) {
 	p.drawn = true
 }
 
+// Status shows a free-form line (the walk's progress) at the same pace.
+func (p *progressPrinter) Status(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.last) < p.every {
+		return
+	}
+	p.last = time.Now()
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s ", line)
+		p.drawn = true
+		return
+	}
+	fmt.Fprintln(p.w, line)
+}
+
 // Done ends the bar's line.
 func (p *progressPrinter) Done() {
 	p.mu.Lock()

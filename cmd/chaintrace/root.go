@@ -70,6 +70,9 @@ func defaultStore() string {
 // environment variable is CHAINTRACE_ and the key upper-cased with "." and
 // "-" as "_".
 func configKey(flag string) string {
+	if flag == "esplora" { // --esplora URL: esplora.url, beside the esplora-* keys
+		return "esplora.url"
+	}
 	for _, p := range []string{"eth-", "btc-", "etherscan-", "esplora-"} {
 		if strings.HasPrefix(flag, p) {
 			return strings.TrimSuffix(p, "-") + "." + flag[len(p):]

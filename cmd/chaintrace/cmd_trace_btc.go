@@ -1,0 +1,499 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/chains/bitcoin"
+	"github.com/chaintrace/chaintrace/chains/esplora"
+	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/indexer"
+	"github.com/chaintrace/chaintrace/store"
+	"github.com/chaintrace/chaintrace/tracer"
+)
+
+// btcConfirmations is the default depth kept back from a Bitcoin tip.
+const btcConfirmations = 6
+
+// btcBackend is where a Bitcoin trace reads: the store (indexed window, or
+// filled on demand from a node's address index), or an Esplora API.
+type btcBackend struct {
+	hist    tracer.UTXOHistory
+	net     *chaincfg.Params
+	node    *bitcoin.Adapter // nil without --btc-rpc
+	esplora *esplora.Client  // nil without --esplora
+	tip     func(ctx context.Context, n uint64) (exhibit.Tip, error)
+	sources []exhibit.Source
+	how     string
+}
+
+// btcNetFlag reads --btc-network; nil when not given.
+func (o *globalOptions) btcNetFlag() (*chaincfg.Params, error) {
+	name := strings.TrimSpace(o.v.GetString("btc.network"))
+	if name == "" {
+		return nil, nil
+	}
+	net, err := bitcoin.NetworkByName(name)
+	if err != nil {
+		return nil, usagef("--btc-network: %v", err)
+	}
+	return net, nil
+}
+
+// storeBtcNet is the network the store's Bitcoin data is of, if any.
+func storeBtcNet(st *store.Store) (*chaincfg.Params, error) {
+	name, ok, err := st.Network(chains.BTC)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return bitcoin.ParamsOfNetwork(name)
+}
+
+// btcNetwork settles the network from the node, the store and
+// --btc-network, which must agree.
+func (o *globalOptions) btcNetwork(st *store.Store, node *chaincfg.Params) (*chaincfg.Params, error) {
+	flag, err := o.btcNetFlag()
+	if err != nil {
+		return nil, err
+	}
+	stored, err := storeBtcNet(st)
+	if err != nil {
+		return nil, err
+	}
+	net := node
+	for _, n := range []*chaincfg.Params{stored, flag} {
+		if n == nil {
+			continue
+		}
+		if net != nil && net.Name != n.Name {
+			return nil, usagef("network mismatch: %s, but %s (check --btc-network, --btc-rpc and --store)", describeNets(node, stored, flag)...)
+		}
+		net = n
+	}
+	if net == nil {
+		net = &chaincfg.MainNetParams
+	}
+	return net, nil
+}
+
+func describeNets(node, stored, flag *chaincfg.Params) []any {
+	var parts []string
+	if node != nil {
+		parts = append(parts, "the node serves "+node.Name)
+	}
+	if stored != nil {
+		parts = append(parts, "the store holds "+stored.Name)
+	}
+	if flag != nil {
+		parts = append(parts, "--btc-network is "+flag.Name)
+	}
+	for len(parts) < 2 {
+		parts = append(parts, "")
+	}
+	return []any{parts[0], strings.Join(parts[1:], " and ")}
+}
+
+// btcSeeds parses the seeds on net: addresses (normalised) or txid:vout.
+func btcSeeds(raw []string, net *chaincfg.Params) ([]string, error) {
+	var out []string
+	for _, s := range raw {
+		var norm string
+		if strings.Contains(s, ":") && !strings.HasPrefix(s, bitcoin.ScriptPrefix) {
+			op, err := bitcoin.ParseOutpoint(s)
+			if err != nil {
+				return nil, usagef("--seed: %v", err)
+			}
+			norm = fmt.Sprintf("%s:%d", op.Hash, op.Index)
+		} else {
+			a, err := bitcoin.NormalizeAddress(s, net)
+			if err != nil {
+				return nil, usagef("--seed: %v", err)
+			}
+			norm = a
+		}
+		if !slices.Contains(out, norm) {
+			out = append(out, norm)
+		}
+	}
+	return out, nil
+}
+
+func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, start time.Time) error {
+	st, err := opts.openStore(false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if p.labelIx, err = opts.storeLabelIndex(st, opts.v.GetStringSlice("labels")); err != nil {
+		return err
+	}
+	b, err := opts.btcBackend(ctx, st, p)
+	if err != nil {
+		return err
+	}
+	opts.logger.Info("bitcoin history", "source", b.how, "network", b.net.Name, "from", p.from, "to", p.to)
+	pp := newProgressPrinter(opts.stderr)
+	cfg := tracer.Config{Seeds: p.seeds, Model: p.model, MaxHops: p.maxHops, MinValue: p.minValue,
+		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetBTC, Logger: opts.logger,
+		Progress: func(pr tracer.Progress) {
+			pp.Status(fmt.Sprintf("tracing: block %d, %d addresses, %d transfers", pr.Block, pr.Addresses, pr.Transfers))
+		}}
+	res, err := tracer.TraceUTXO(ctx, b.hist, stopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops}, cfg)
+	pp.Done()
+	switch {
+	case errors.Is(err, tracer.ErrNoActivity):
+		return usagef("%v: check the seed and --from-block", err)
+	case errors.Is(err, tracer.ErrUnknownOutput), errors.Is(err, tracer.ErrUnknownTx),
+		errors.Is(err, bitcoin.ErrUnknownTx), errors.Is(err, esplora.ErrNotFound):
+		return usagef("%v", err)
+	case err != nil:
+		return err
+	}
+	info := tracer.ExhibitInfo{Case: p.caseInfo, Chain: chains.BTC, Seeds: p.seeds, Config: cfg, StopCategories: p.stops,
+		Tool: "chaintrace", Version: version, GeneratedAt: time.Now().UTC().Format(time.RFC3339),
+		Network: b.net.Name, Sources: b.sources}
+	if info.Tip, err = b.tip(ctx, p.to); err != nil {
+		return err
+	}
+	for _, s := range p.labelIx.Sets() {
+		info.LabelSets = append(info.LabelSets, exhibit.LabelSet{Name: s.Name, SHA256: s.SHA256, Entries: s.Entries})
+	}
+	info.Labels = func(addr string) []exhibit.Label {
+		var out []exhibit.Label
+		for _, l := range p.labelIx.Lookup(string(chains.BTC), addr) {
+			out = append(out, exhibit.Label{Label: l.Label, Category: l.Category, Source: l.Source})
+		}
+		return out
+	}
+	e, err := tracer.BuildExhibit(res, info)
+	if err != nil {
+		return err
+	}
+	if err := writeExhibit(opts, e, p.format, p.out); err != nil {
+		return err
+	}
+	printTraceSummary(opts.stderr, e, res, time.Since(start), 0)
+	return nil
+}
+
+// btcBackend picks where the trace reads and settles the window's end.
+func (o *globalOptions) btcBackend(ctx context.Context, st *store.Store, p *traceParams) (*btcBackend, error) {
+	esploraURL := strings.TrimSpace(o.v.GetString("esplora.url"))
+	rpcURL := strings.TrimSpace(o.v.GetString("btc.rpc"))
+	conf := uint64(btcConfirmations)
+	if o.v.IsSet("confirmations") {
+		conf = uint64(max(o.v.GetInt("confirmations"), 0))
+	}
+	settleTo := func(head uint64) error {
+		if p.toGiven {
+			if p.to > head {
+				return usagef("--to-block %d is beyond the best block %d", p.to, head)
+			}
+			return nil
+		}
+		if head < conf || head-conf < p.from {
+			return usagef("--from-block %d is past the best block %d less %d confirmations", p.from, head, conf)
+		}
+		p.to = head - conf
+		return nil
+	}
+	switch {
+	case esploraURL != "":
+		if rpcURL != "" {
+			return nil, usagef("give --esplora or --btc-rpc, not both")
+		}
+		u, err := url.Parse(esploraURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, usagef("--esplora %q: want an http:// or https:// URL", chains.RedactURL(esploraURL))
+		}
+		flag, err := o.btcNetFlag()
+		if err != nil {
+			return nil, err
+		}
+		net := flag
+		if net == nil {
+			net = &chaincfg.MainNetParams
+		}
+		if p.seeds, err = btcSeeds(p.seeds, net); err != nil {
+			return nil, err
+		}
+		c := esplora.New(esploraURL, esplora.Options{Net: net, Logger: o.logger, RequestsPerSecond: o.v.GetFloat64("esplora.rate")})
+		head, err := c.TipHeight(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := settleTo(head); err != nil {
+			return nil, err
+		}
+		return &btcBackend{
+			hist: newEsploraHistory(c), net: net, esplora: c, how: "esplora",
+			sources: []exhibit.Source{{Kind: "esplora", EndpointRedacted: c.Endpoint(), ClientVersion: "",
+				Capabilities: []string{"address-txs", "outspends", "tx"}}},
+			tip: func(ctx context.Context, n uint64) (exhibit.Tip, error) {
+				h, err := c.BlockHash(ctx, n)
+				return exhibit.Tip{Number: n, Hash: strings.ToLower(h)}, err
+			},
+		}, nil
+	case rpcURL != "":
+		a, err := o.dialBtc(ctx)
+		if err != nil {
+			return nil, err
+		}
+		net, err := o.btcNetwork(st, a.Params())
+		if err != nil {
+			return nil, err
+		}
+		if p.seeds, err = btcSeeds(p.seeds, net); err != nil {
+			return nil, err
+		}
+		head, err := a.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := settleTo(head); err != nil {
+			return nil, err
+		}
+		if err := recordBtcProvenance(st, a, nil); err != nil {
+			return nil, err
+		}
+		return o.btcNodeBackend(ctx, st, p, a, net)
+	}
+	net, err := o.btcNetwork(st, nil)
+	if err != nil {
+		return nil, err
+	}
+	if p.seeds, err = btcSeeds(p.seeds, net); err != nil {
+		return nil, err
+	}
+	if !p.toGiven {
+		return nil, usagef("--to-block is required when tracing from the store alone (or give --btc-rpc or --esplora)")
+	}
+	missing, err := st.Missing(chains.BTC, p.from, p.to)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		return nil, usagef("blocks %d-%d of btc are not in store %s: run `chaintrace index --chain btc` over the window, or give --btc-rpc or --esplora",
+			missing[0].From, missing[0].To, o.v.GetString("store"))
+	}
+	return o.storeBackend(st, net, "store")
+}
+
+func (o *globalOptions) storeBackend(st *store.Store, net *chaincfg.Params, how string) (*btcBackend, error) {
+	prov, err := loadProvenance(st, chains.BTC)
+	if err != nil {
+		return nil, err
+	}
+	return &btcBackend{
+		hist: &tracer.StoreUTXO{Store: st, Chain: chains.BTC}, net: net, how: how, sources: prov.Sources,
+		tip: func(_ context.Context, n uint64) (exhibit.Tip, error) {
+			blk, ok, err := st.Block(chains.BTC, n)
+			if err != nil {
+				return exhibit.Tip{}, err
+			}
+			if !ok {
+				return exhibit.Tip{}, fmt.Errorf("store lacks block %d, the end of the window", n)
+			}
+			return exhibit.Tip{Number: n, Hash: strings.ToLower(blk.Hash)}, nil
+		},
+	}, nil
+}
+
+// btcNodeBackend serves the trace from the store, filled from the node:
+// through its address index (btcd --addrindex) only the blocks where the
+// reached addresses appear; without one, the whole window.
+func (o *globalOptions) btcNodeBackend(ctx context.Context, st *store.Store, p *traceParams, a *bitcoin.Adapter, net *chaincfg.Params) (*btcBackend, error) {
+	index := func(ctx context.Context, blocks []uint64) error {
+		_, err := indexer.RunBlocks(ctx, a, st, blocks, indexer.Options{ChunkSize: o.v.GetInt("chunk-size"), Workers: 4, Logger: o.logger})
+		return err
+	}
+	missing, err := st.Missing(chains.BTC, p.from, p.to)
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) == 0 {
+		return o.storeBackend(st, net, "store (window indexed)")
+	}
+	ai := bitcoin.NewAddrIndexHistory(a, bitcoin.HistoryOptions{})
+	if _, err := ai.AddressBlocks(ctx, probeAddress(net), p.to, p.to); errors.Is(err, bitcoin.ErrNoAddressIndex) {
+		o.logger.Warn("the node has no address index: indexing the whole window", "from", p.from, "to", p.to)
+		if _, err := indexSourceWithProgress(ctx, o, a, st, p.from, p.to, 4); err != nil {
+			return nil, err
+		}
+		return o.storeBackend(st, net, "store (window indexed from the node)")
+	} else if err != nil {
+		return nil, err
+	}
+	if err := recordBtcProvenance(st, a, []string{bitcoin.NameSearchRawTransactions}); err != nil {
+		return nil, err
+	}
+	// The tip block is indexed so the exhibit can name its hash.
+	if m, err := st.Missing(chains.BTC, p.to, p.to); err != nil {
+		return nil, err
+	} else if len(m) > 0 {
+		if err := index(ctx, []uint64{p.to}); err != nil {
+			return nil, err
+		}
+	}
+	backed := &tracer.BackedHistory{StoreHistory: &tracer.StoreHistory{Store: st, Chain: chains.BTC},
+		Finders: []tracer.BlockFinder{ai}, Index: index, Logger: o.logger}
+	b, err := o.storeBackend(st, net, "btcd address index")
+	if err != nil {
+		return nil, err
+	}
+	b.node = a
+	b.hist = &tracer.StoreUTXO{Store: st, Chain: chains.BTC, Ensure: backed.Ensure,
+		Locate: func(ctx context.Context, txid string) (bool, error) {
+			h, ok, err := a.TxBlock(ctx, txid)
+			if err != nil || !ok {
+				return false, err
+			}
+			return true, index(ctx, []uint64{h})
+		}}
+	return b, nil
+}
+
+// probeAddress is an address of net that asks the node's address index a
+// question with a cheap answer.
+func probeAddress(net *chaincfg.Params) string {
+	a, err := bitcoin.ParseAddress(bitcoin.ScriptAddress(append([]byte{0x00, 0x14}, make([]byte, 20)...), net), net)
+	if err != nil {
+		return ""
+	}
+	return a.EncodeAddress()
+}
+
+// recordBtcProvenance adds the node (and the capabilities the trace used)
+// to the sources of the store's Bitcoin data.
+func recordBtcProvenance(st *store.Store, a *bitcoin.Adapter, extra []string) error {
+	caps := a.Capabilities()
+	found := []string{fmt.Sprintf("getblock verbosity %d", caps.Verbosity)}
+	found = append(found, extra...)
+	sort.Strings(found)
+	return addSources(st, chains.BTC, 0, exhibit.Source{Kind: "btc-jsonrpc", EndpointRedacted: a.RPC().Endpoint(),
+		ClientVersion: caps.Client, Capabilities: found})
+}
+
+// esploraHistory serves a utxo walk from an Esplora API. Transactions and
+// outspends are kept for the run; rows are computed from the scripts, not
+// taken from the API's address fields (esplora.Client.Rows).
+type esploraHistory struct {
+	c  *esplora.Client
+	mu sync.Mutex
+	tx map[string]*tracer.UTXOTx
+	os map[string][]esplora.Outspend
+}
+
+func newEsploraHistory(c *esplora.Client) *esploraHistory {
+	return &esploraHistory{c: c, tx: map[string]*tracer.UTXOTx{}, os: map[string][]esplora.Outspend{}}
+}
+
+func (h *esploraHistory) convert(ctx context.Context, tx *esplora.Tx) (*tracer.UTXOTx, error) {
+	h.mu.Lock()
+	ut, ok := h.tx[tx.Txid]
+	h.mu.Unlock()
+	if ok {
+		return ut, nil
+	}
+	if !tx.Status.Confirmed {
+		return nil, fmt.Errorf("%w: %s: tx %s is not confirmed", esplora.ErrNotFound, h.c.Endpoint(), tx.Txid)
+	}
+	idx, err := h.c.TxIndex(ctx, tx.Status.BlockHash, tx.Txid)
+	if err != nil {
+		return nil, err
+	}
+	rec, rows, err := h.c.Rows(tx, idx)
+	if err != nil {
+		return nil, err
+	}
+	ut = &tracer.UTXOTx{Tx: rec, Outputs: rows, NumOutputs: len(tx.Vout)}
+	h.mu.Lock()
+	h.tx[tx.Txid] = ut
+	h.mu.Unlock()
+	return ut, nil
+}
+
+func (h *esploraHistory) AddressOutputs(ctx context.Context, addr string, from, to uint64, fn func(*chains.Transfer) error) error {
+	var txs []*tracer.UTXOTx
+	errDone := errors.New("done")
+	err := h.c.AddressTxs(ctx, addr, func(tx *esplora.Tx) error {
+		if tx.Status.BlockHeight < from {
+			return errDone // newest first: the rest are older still
+		}
+		if tx.Status.BlockHeight > to {
+			return nil
+		}
+		ut, err := h.convert(ctx, tx)
+		if err != nil {
+			return err
+		}
+		txs = append(txs, ut)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errDone) {
+		return err
+	}
+	sort.SliceStable(txs, func(i, j int) bool {
+		a, b := &txs[i].Tx, &txs[j].Tx
+		return a.BlockNumber < b.BlockNumber || a.BlockNumber == b.BlockNumber && a.Index < b.Index
+	})
+	for _, ut := range txs {
+		for i := range ut.Outputs {
+			if ut.Outputs[i].To == addr {
+				if err := fn(&ut.Outputs[i]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (h *esploraHistory) Spender(ctx context.Context, txid string, vout uint32, to uint64) (string, bool, error) {
+	h.mu.Lock()
+	os, ok := h.os[txid]
+	h.mu.Unlock()
+	if !ok {
+		var err error
+		if os, err = h.c.Outspends(ctx, txid); err != nil {
+			return "", false, err
+		}
+		h.mu.Lock()
+		h.os[txid] = os
+		h.mu.Unlock()
+	}
+	if int(vout) >= len(os) {
+		return "", false, fmt.Errorf("%w: %s: outspends of %s list %d outputs, not output %d", esplora.ErrInconsistent, h.c.Endpoint(), txid, len(os), vout)
+	}
+	o := os[vout]
+	if !o.Spent || o.Status == nil || !o.Status.Confirmed || o.Status.BlockHeight > to {
+		return "", false, nil
+	}
+	return o.Txid, true, nil
+}
+
+func (h *esploraHistory) Tx(ctx context.Context, txid string) (*tracer.UTXOTx, error) {
+	h.mu.Lock()
+	ut, ok := h.tx[txid]
+	h.mu.Unlock()
+	if ok {
+		return ut, nil
+	}
+	tx, err := h.c.Tx(ctx, txid)
+	if err != nil {
+		if errors.Is(err, esplora.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %v", tracer.ErrUnknownTx, err)
+		}
+		return nil, err
+	}
+	return h.convert(ctx, tx)
+}
