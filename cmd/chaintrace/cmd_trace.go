@@ -517,7 +517,7 @@ func printTraceSummary(w io.Writer, e *exhibit.Exhibit, res *tracer.Result, took
 	fmt.Fprintln(tw, "endpoint\tcategory\tasset\tamount\ttaint\t")
 	for _, ep := range e.Endpoints {
 		asset := ep.Asset
-		if asset != chains.AssetETH {
+		if asset != chains.AssetETH && asset != chains.AssetBTC {
 			asset = "token " + asset
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", ep.Label, ep.Category, asset, ep.Amount, ep.Taint)

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/internal/btcnode"
+	"github.com/chaintrace/chaintrace/internal/btcscenario"
+	"github.com/chaintrace/chaintrace/internal/esplorareplay"
+)
+
+// readExhibit reads and strictly checks an exhibit file.
+func readBtcExhibit(t *testing.T, path string) *exhibit.Exhibit {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	e, err := exhibit.Read(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return e
+}
+
+// content is an exhibit without what legitimately differs between two
+// runs over different sources: provenance and the digest.
+func content(e *exhibit.Exhibit) exhibit.Exhibit {
+	c := *e
+	c.Provenance = exhibit.Provenance{Tip: e.Provenance.Tip, Network: e.Provenance.Network}
+	c.Digest = exhibit.Digest{}
+	return c
+}
+
+// TestBtcTraceAcceptance plays the Lazarus-shaped case (a 55-hop peel chain
+// with deposits to an exchange, a fan-out, a consolidation with a clean
+// coin, unrelated payments in every block; P2PKH and P2WPKH) on a real
+// btcd with --txindex --addrindex and traces it from the thief's address
+// three ways: through btcd's address index, from a local index built by
+// `index --chain btc` with the node then shut down, and through an Esplora
+// replay of the same blocks. Recall and precision of the seed's successors
+// must be 1.0, every downstream transaction reconciled, every endpoint
+// amount equal to what was paid, and the three exhibits equal.
+func TestBtcTraceAcceptance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real btcd; skipped with -short")
+	}
+	n := btcnode.Start(t, btcnode.Options{MatureOutputs: 10})
+	truth, err := btcscenario.Play(n, btcscenario.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("case: blocks %d-%d, %d downstream transactions, %d outputs", truth.From, truth.To, len(truth.Txs), len(truth.Outputs))
+	dir := t.TempDir()
+	labelsCSV, err := btcscenario.Labels(n.Params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelFile := filepath.Join(dir, "labels.csv")
+	if err := os.WriteFile(labelFile, []byte(labelsCSV), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host, user, pass, _ := n.RPCConfig()
+	nodeFlags := []string{"--btc-rpc", "https://" + host, "--btc-rpc-user", user, "--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile()}
+	window := []string{"--from-block", itoa(truth.From), "--to-block", itoa(truth.To)}
+	traceArgs := func(store, out string, extra ...string) []string {
+		args := []string{"trace", "--chain", "btc", "--seed", truth.Seed, "--max-hops", "100", "--labels", labelFile,
+			"--store", filepath.Join(dir, store), "--out", filepath.Join(dir, out)}
+		return append(append(args, window...), extra...)
+	}
+
+	// 1. Through btcd's address index, into an empty store.
+	code, _, errs := runCLI(t, nil, traceArgs("addrindex", "addrindex.json", nodeFlags...)...)
+	if code != 0 {
+		t.Fatalf("trace through the address index: exit %d: %s", code, errs)
+	}
+	t.Logf("trace: %s", errs)
+	viaIndex := readBtcExhibit(t, filepath.Join(dir, "addrindex.json"))
+	checkBtcTruth(t, viaIndex, truth)
+	if !strings.Contains(string(mustJSON(t, viaIndex.Provenance.Sources)), "searchrawtransactions") {
+		t.Errorf("provenance does not name the address index: %+v", viaIndex.Provenance.Sources)
+	}
+
+	// A second trace on the same store needs the node for nothing but the
+	// head: the same exhibit.
+	code, _, errs = runCLI(t, nil, traceArgs("addrindex", "again.json", nodeFlags...)...)
+	if code != 0 {
+		t.Fatalf("second trace: exit %d: %s", code, errs)
+	}
+	if again := readBtcExhibit(t, filepath.Join(dir, "again.json")); again.Digest != viaIndex.Digest {
+		t.Errorf("a second trace on the warm store gave another exhibit")
+	}
+
+	// The peel chain alone, from its first output.
+	code, _, errs = runCLI(t, nil, append(traceArgs("addrindex", "outpoint.json", nodeFlags...)[:0:0],
+		"trace", "--chain", "btc", "--seed", truth.SeedOutpoint, "--max-hops", "100", "--labels", labelFile,
+		"--store", filepath.Join(dir, "addrindex"), "--out", filepath.Join(dir, "outpoint.json"),
+		"--from-block", itoa(truth.From), "--to-block", itoa(truth.To), "--btc-rpc", "https://"+host, "--btc-rpc-user", user,
+		"--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile())...)
+	if code != 0 {
+		t.Fatalf("trace from an outpoint: exit %d: %s", code, errs)
+	}
+	op := readBtcExhibit(t, filepath.Join(dir, "outpoint.json"))
+	peel := map[string]bool{}
+	for _, id := range truth.PeelTxs {
+		peel[id] = true
+	}
+	if len(op.Reconciliation) != len(truth.PeelTxs) {
+		t.Errorf("from the outpoint: %d transactions, want the %d of the peel chain", len(op.Reconciliation), len(truth.PeelTxs))
+	}
+	for _, r := range op.Reconciliation {
+		if !peel[r.TxHash] {
+			t.Errorf("from the outpoint: transaction %s is not on the peel chain", r.TxHash)
+		}
+	}
+	if got := op.Transfers[len(op.Transfers)-1].Hop; got != len(truth.PeelTxs) {
+		t.Errorf("the last peel hop is hop %d, want %d", got, len(truth.PeelTxs))
+	}
+
+	// 2. A local index of the window, then the trace from the store alone.
+	code, _, errs = runCLI(t, nil, append(append([]string{"index", "--chain", "btc", "--store", filepath.Join(dir, "local")}, nodeFlags...), window...)...)
+	if code != 0 {
+		t.Fatalf("index --chain btc: exit %d: %s", code, errs)
+	}
+	blocks, err := esplorareplay.FromNode(n.Client(), n.Params(), int64(truth.From), int64(truth.To))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runCLI(t, nil, traceArgs("local", "local.json")...)
+	if code != 0 {
+		t.Fatalf("trace from the local index, node down: exit %d: %s", code, errs)
+	}
+	local := readBtcExhibit(t, filepath.Join(dir, "local.json"))
+	if !reflect.DeepEqual(content(local), content(viaIndex)) {
+		t.Errorf("the local index and btcd's address index give different exhibits:\n%s\n%s", mustJSON(t, content(local)), mustJSON(t, content(viaIndex)))
+	}
+
+	// 3. An Esplora replay of the same blocks, no node, no store data.
+	srv := esplorareplay.New(t, blocks, esplorareplay.Options{})
+	code, _, errs = runCLI(t, nil, traceArgs("esplora", "esplora.json", "--esplora", srv.URL, "--btc-network", "simnet")...)
+	if code != 0 {
+		t.Fatalf("trace through Esplora: exit %d: %s", code, errs)
+	}
+	viaEsplora := readBtcExhibit(t, filepath.Join(dir, "esplora.json"))
+	if !reflect.DeepEqual(content(viaEsplora), content(viaIndex)) {
+		t.Errorf("Esplora and btcd give different exhibits:\n%s\n%s", mustJSON(t, content(viaEsplora)), mustJSON(t, content(viaIndex)))
+	}
+	if viaEsplora.Provenance.Sources[0].Kind != "esplora" {
+		t.Errorf("Esplora provenance: %+v", viaEsplora.Provenance.Sources)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// checkBtcTruth compares an exhibit of the case with its truth.
+func checkBtcTruth(t *testing.T, e *exhibit.Exhibit, truth *btcscenario.Truth) {
+	t.Helper()
+	if err := exhibit.ValidateExhibit(e); err != nil {
+		t.Errorf("schema: %v", err)
+	}
+	// Recall and precision of the successors (every address past the seed).
+	got := map[string]bool{}
+	for _, a := range e.Addresses {
+		if a.Hop > 0 {
+			got[a.Address] = true
+		}
+	}
+	tp := 0
+	for a := range got {
+		if truth.Successors[a] {
+			tp++
+		} else {
+			t.Errorf("precision: %s is not downstream of the seed", a)
+		}
+	}
+	for a := range truth.Successors {
+		if !got[a] {
+			t.Errorf("recall: %s was not reached", a)
+		}
+	}
+	t.Logf("successors: %d found, %d true, %d expected: recall %d/%d, precision %d/%d",
+		len(got), tp, len(truth.Successors), tp, len(truth.Successors), tp, len(got))
+
+	// Every output of every downstream transaction is a row, with its amount.
+	type key struct {
+		tx  string
+		pos string
+	}
+	rows := map[key]exhibit.Transfer{}
+	for _, r := range e.Transfers {
+		rows[key{r.TxHash, r.Position}] = r
+	}
+	if len(rows) != len(truth.Outputs) {
+		t.Errorf("%d rows, want %d", len(rows), len(truth.Outputs))
+	}
+	for _, o := range truth.Outputs {
+		r, ok := rows[key{o.TxID, fmt.Sprintf("out:%d", o.Vout)}]
+		if !ok {
+			t.Errorf("no row for %s:%d", o.TxID, o.Vout)
+			continue
+		}
+		if r.To != o.To || r.Amount != fmt.Sprint(o.Value) || r.Kind != "utxo" || r.Asset != "BTC" {
+			t.Errorf("row %s:%d = %s %s, want %s %d", o.TxID, o.Vout, r.To, r.Amount, o.To, o.Value)
+		}
+		if !truth.Mixed[o.TxID] && r.Taint != r.Amount {
+			t.Errorf("row %s:%d: taint %s of %s; every coin on this path is stolen", o.TxID, o.Vout, r.Taint, r.Amount)
+		}
+	}
+	// Transactions: exactly the downstream ones, reconciled, with their fees.
+	if len(e.Reconciliation) != len(truth.Txs) {
+		t.Errorf("%d reconciled transactions, want %d", len(e.Reconciliation), len(truth.Txs))
+	}
+	for _, rc := range e.Reconciliation {
+		fee, ok := truth.Txs[rc.TxHash]
+		if !ok {
+			t.Errorf("reconciliation of %s, not a downstream transaction", rc.TxHash)
+			continue
+		}
+		if err := rc.Check(); err != nil {
+			t.Error(err)
+		}
+		if rc.Fee["BTC"] != fmt.Sprint(fee) {
+			t.Errorf("fee of %s: %s, want %d", rc.TxHash, rc.Fee["BTC"], fee)
+		}
+		in, _ := new(big.Int).SetString(rc.TaintIn["BTC"], 10)
+		out, _ := new(big.Int).SetString(rc.TaintOut["BTC"], 10)
+		if d := new(big.Int).Sub(in, out); d.Sign() < 0 || d.Cmp(big.NewInt(fee)) > 0 {
+			t.Errorf("taint of %s: in %s out %s, fee %d", rc.TxHash, in, out, fee)
+		}
+		if rc.TxHash == truth.Consolidation && (out.Sign() <= 0 || rc.TaintOut["BTC"] == rc.ValueOut["BTC"]) {
+			t.Errorf("the consolidation with a clean coin: taint out %s of %s", rc.TaintOut["BTC"], rc.ValueOut["BTC"])
+		}
+	}
+	// Endpoints: the two exchanges, with what was paid to them.
+	var eps []string
+	for _, ep := range e.Endpoints {
+		eps = append(eps, ep.Address)
+		if want := truth.Deposits[ep.Address]; ep.Amount != fmt.Sprint(want) {
+			t.Errorf("endpoint %s (%s): amount %s, want %d", ep.Label, ep.Address, ep.Amount, want)
+		}
+		if ep.Address == truth.ExchangeB && ep.Taint != fmt.Sprint(truth.HaircutB) {
+			t.Errorf("exchange B's taint %s, want %d (haircut through the consolidation)", ep.Taint, truth.HaircutB)
+		}
+		if ep.Address == truth.ExchangeA && ep.Taint != ep.Amount {
+			t.Errorf("exchange A's taint %s of %s: the peel chain is all stolen", ep.Taint, ep.Amount)
+		}
+		if ep.Category != "exchange" {
+			t.Errorf("endpoint %s: category %q", ep.Address, ep.Category)
+		}
+	}
+	sort.Strings(eps)
+	want := []string{truth.ExchangeA, truth.ExchangeB}
+	sort.Strings(want)
+	if !reflect.DeepEqual(eps, want) {
+		t.Errorf("endpoints %v, want %v", eps, want)
+	}
+}
