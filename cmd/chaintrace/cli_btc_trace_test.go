@@ -100,6 +100,25 @@ func TestBtcTraceAcceptance(t *testing.T) {
 		t.Errorf("a second trace on the warm store gave another exhibit")
 	}
 
+	// Bad seeds against the node: one line, exit 2.
+	for _, tc := range []struct{ name, seed, want string }{
+		{"missing output", truth.PeelTxs[0] + ":7", "no such output"},
+		{"unknown transaction", strings.Repeat("ab", 32) + ":0", "not found"},
+		{"mainnet address on a simnet node", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "mainnet"},
+		{"base58 checksum", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb", "checksum"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"trace", "--chain", "btc", "--seed", tc.seed, "--store", filepath.Join(dir, "addrindex"), "--out", filepath.Join(dir, "bad.json"), "--log-level", "warn"}, window...)
+			code, _, errs := runCLI(t, nil, append(args, nodeFlags...)...)
+			if code != 2 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, tc.want) {
+				t.Errorf("exit %d, stderr %q: want exit 2 and one line mentioning %q", code, errs, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "bad.json")); err == nil {
+				t.Error("an exhibit was written for a bad seed")
+			}
+		})
+	}
+
 	// The peel chain alone, from its first output.
 	code, _, errs = runCLI(t, nil, append(traceArgs("addrindex", "outpoint.json", nodeFlags...)[:0:0],
 		"trace", "--chain", "btc", "--seed", truth.SeedOutpoint, "--max-hops", "100", "--labels", labelFile,
