@@ -66,6 +66,9 @@ func runVerify(ctx context.Context, opts *globalOptions, path string) error {
 		problems = append(problems, fmt.Sprintf("digest: the exhibit states %s, its content hashes to %s: it was altered after sealing", e.Digest.Value, got))
 	}
 	fmt.Fprintf(w, "digest     %s\n", verdict(len(problems) == 0))
+	if e.Chain == chains.BTC {
+		return runVerifyBtc(ctx, opts, path, e, problems)
+	}
 	if e.Chain != chains.ETH {
 		return usagef("%s: chain %q exhibits cannot be verified yet", path, e.Chain)
 	}

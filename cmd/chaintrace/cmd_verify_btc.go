@@ -1,0 +1,739 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/chains/bitcoin"
+	"github.com/chaintrace/chaintrace/chains/esplora"
+	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/tracer"
+)
+
+// A Bitcoin exhibit is re-checked against a node (--btc-rpc) or an Esplora
+// API (--esplora): every row against the transaction output it names, every
+// reconciliation entry against the transaction's inputs and outputs, the
+// taint arithmetic the rows and entries imply, and the tip. Nothing is read
+// from the store: the point is a second, independent reading of the chain.
+
+// btcFacts is what the source says of one transaction.
+type btcFacts struct {
+	tx        chains.Tx
+	blockHash string
+	time      uint64
+	outs      map[string]*chains.Transfer // by position, "out:N"; outputs of value only
+}
+
+// btcVerifySource is where verify re-reads the chain.
+type btcVerifySource interface {
+	// says names the source in a report line ("the node says ...").
+	says() string
+	// describe names the source and its redacted endpoint.
+	describe() string
+	// txs fetches the transactions ids (lower-case hex). hint holds the
+	// block the exhibit places a transaction in, where it places it.
+	// Transactions the source does not know (or holds unconfirmed) are
+	// absent from the answer.
+	txs(ctx context.Context, ids []string, hint map[string]uint64) (map[string]*btcFacts, error)
+	// blockHash is the hash of the block at height n; ok is false when the
+	// source has no block there.
+	blockHash(ctx context.Context, n uint64) (hash string, ok bool, err error)
+}
+
+var (
+	_ btcVerifySource = (*btcNodeVerify)(nil)
+	_ btcVerifySource = (*btcEsploraVerify)(nil)
+)
+
+// btcNodeVerify reads a Bitcoin Core or btcd node: each block the exhibit
+// names is fetched once (getblock, with getrawtransaction for the outputs it
+// spends); a transaction not in the block the exhibit names, or named by no
+// row, is located with getrawtransaction and getblockheader.
+type btcNodeVerify struct {
+	a    *bitcoin.Adapter
+	head uint64
+}
+
+func (s *btcNodeVerify) says() string { return "the node" }
+
+func (s *btcNodeVerify) describe() string {
+	return fmt.Sprintf("%s at %s", s.a.Capabilities().Client, s.a.RPC().Endpoint())
+}
+
+func (s *btcNodeVerify) txs(ctx context.Context, ids []string, hint map[string]uint64) (map[string]*btcFacts, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	found := map[string]*btcFacts{}
+	fetched := map[uint64]bool{}
+	fetch := func(heights []uint64) error {
+		sort.Slice(heights, func(i, j int) bool { return heights[i] < heights[j] })
+		for start := 0; start < len(heights); start += 16 {
+			chunk := heights[start:min(start+16, len(heights))]
+			raws, err := s.a.FetchRaw(ctx, chunk)
+			if err != nil {
+				return err
+			}
+			for i := range raws {
+				fetched[raws[i].Number] = true
+				bt, err := s.a.Decode(&raws[i])
+				if err != nil {
+					return err
+				}
+				byTx := map[string]*btcFacts{}
+				for j := range bt.Txs {
+					id := strings.ToLower(bt.Txs[j].Hash)
+					if !want[id] {
+						continue
+					}
+					f := &btcFacts{tx: bt.Txs[j], blockHash: strings.ToLower(bt.Block.Hash), time: bt.Block.Timestamp,
+						outs: map[string]*chains.Transfer{}}
+					byTx[id] = f
+					found[id] = f
+				}
+				for j := range bt.Transfers {
+					t := &bt.Transfers[j]
+					if f := byTx[strings.ToLower(t.TxHash)]; f != nil {
+						f.outs[t.Position] = t
+					}
+				}
+			}
+		}
+		return nil
+	}
+	var heights []uint64
+	seen := map[uint64]bool{}
+	for _, id := range ids {
+		if h, ok := hint[id]; ok && h <= s.head && !seen[h] {
+			seen[h] = true
+			heights = append(heights, h)
+		}
+	}
+	if err := fetch(heights); err != nil {
+		return nil, err
+	}
+	var more []uint64
+	for _, id := range ids {
+		if found[id] != nil {
+			continue
+		}
+		h, ok, err := s.a.TxBlock(ctx, id)
+		switch {
+		case errors.Is(err, bitcoin.ErrUnknownTx):
+			continue
+		case err != nil:
+			return nil, err
+		case !ok: // in the mempool: not the confirmed transaction an exhibit names
+			continue
+		}
+		if !fetched[h] && !seen[h] {
+			seen[h] = true
+			more = append(more, h)
+		}
+	}
+	if err := fetch(more); err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+func (s *btcNodeVerify) blockHash(ctx context.Context, n uint64) (string, bool, error) {
+	if n > s.head {
+		return "", false, nil
+	}
+	var h string
+	if err := s.a.RPC().Call(ctx, &h, "getblockhash", n); err != nil {
+		return "", false, fmt.Errorf("%s: getblockhash %d: %w", s.a.RPC().Endpoint(), n, err)
+	}
+	return strings.ToLower(h), true, nil
+}
+
+// btcEsploraVerify reads an Esplora API, one transaction at a time (and the
+// txids of each block once, for the transaction's index).
+type btcEsploraVerify struct {
+	c *esplora.Client
+}
+
+func (s *btcEsploraVerify) says() string { return "Esplora" }
+
+func (s *btcEsploraVerify) describe() string { return "Esplora at " + s.c.Endpoint() }
+
+func (s *btcEsploraVerify) txs(ctx context.Context, ids []string, _ map[string]uint64) (map[string]*btcFacts, error) {
+	found := map[string]*btcFacts{}
+	for _, id := range ids {
+		tx, err := s.c.Tx(ctx, id)
+		if errors.Is(err, esplora.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !tx.Status.Confirmed {
+			continue
+		}
+		idx, err := s.c.TxIndex(ctx, tx.Status.BlockHash, id)
+		if err != nil {
+			return nil, err
+		}
+		rec, rows, err := s.c.Rows(tx, idx)
+		if err != nil {
+			return nil, err
+		}
+		f := &btcFacts{tx: rec, blockHash: strings.ToLower(tx.Status.BlockHash), time: tx.Status.BlockTime,
+			outs: make(map[string]*chains.Transfer, len(rows))}
+		for j := range rows {
+			f.outs[rows[j].Position] = &rows[j]
+		}
+		found[id] = f
+	}
+	return found, nil
+}
+
+func (s *btcEsploraVerify) blockHash(ctx context.Context, n uint64) (string, bool, error) {
+	h, err := s.c.BlockHash(ctx, n)
+	if errors.Is(err, esplora.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return strings.ToLower(h), true, nil
+}
+
+// btcExhibitNetwork is the network provenance names.
+func btcExhibitNetwork(e *exhibit.Exhibit) (*chaincfg.Params, error) {
+	name := strings.TrimSpace(e.Provenance.Network)
+	if name == "" {
+		return nil, usagef("provenance.network is empty: the exhibit names no bitcoin network to verify against")
+	}
+	if strings.HasPrefix(name, "btc:") {
+		if net, err := bitcoin.ParamsOfNetwork(name); err == nil {
+			return net, nil
+		}
+	}
+	net, err := bitcoin.NetworkByName(name)
+	if err != nil {
+		return nil, usagef("provenance.network: %v", err)
+	}
+	return net, nil
+}
+
+// btcVerifySource picks the source from the flags and refuses one of
+// another network than the exhibit's.
+func (o *globalOptions) btcVerifySource(ctx context.Context, net *chaincfg.Params) (btcVerifySource, error) {
+	flag, err := o.btcNetFlag()
+	if err != nil {
+		return nil, err
+	}
+	if flag != nil && flag.Name != net.Name {
+		return nil, usagef("network mismatch: the exhibit is of %s, --btc-network is %s", net.Name, flag.Name)
+	}
+	esploraURL := strings.TrimSpace(o.v.GetString("esplora.url"))
+	rpcURL := strings.TrimSpace(o.v.GetString("btc.rpc"))
+	switch {
+	case esploraURL != "" && rpcURL != "":
+		return nil, usagef("give --esplora or --btc-rpc, not both")
+	case esploraURL != "":
+		u, err := url.Parse(esploraURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, usagef("--esplora %q: want an http:// or https:// URL", chains.RedactURL(esploraURL))
+		}
+		c := esplora.New(esploraURL, esplora.Options{Net: net, Logger: o.logger, RequestsPerSecond: o.v.GetFloat64("esplora.rate")})
+		// The genesis block tells the API's network. An API (or a replay)
+		// that serves no block 0 is taken on --btc-network's word.
+		g, err := c.BlockHash(ctx, 0)
+		switch {
+		case errors.Is(err, esplora.ErrNotFound):
+		case err != nil:
+			return nil, err
+		case g != net.GenesisHash.String():
+			serves := "a chain whose genesis block is " + g
+			for _, n := range bitcoin.Networks {
+				if n.GenesisHash.String() == g {
+					serves = n.Name
+				}
+			}
+			return nil, usagef("network mismatch: the exhibit is of %s, the Esplora API at %s serves %s", net.Name, c.Endpoint(), serves)
+		}
+		return &btcEsploraVerify{c: c}, nil
+	case rpcURL != "":
+		a, err := o.dialBtc(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if got := a.Params(); got.Name != net.Name {
+			return nil, usagef("network mismatch: the exhibit is of %s, the node at %s serves %s", net.Name, a.RPC().Endpoint(), got.Name)
+		}
+		head, err := a.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &btcNodeVerify{a: a, head: head}, nil
+	}
+	return nil, usagef("a btc exhibit is verified against a node or an API: give --btc-rpc (with --btc-rpc-user, --btc-rpc-pass, --btc-rpc-cert) or --esplora")
+}
+
+// runVerifyBtc continues runVerify for a Bitcoin exhibit; problems are
+// those found so far (schema, digest).
+func runVerifyBtc(ctx context.Context, opts *globalOptions, path string, e *exhibit.Exhibit, problems []string) error {
+	net, err := btcExhibitNetwork(e)
+	if err != nil {
+		return err
+	}
+	src, err := opts.btcVerifySource(ctx, net)
+	if err != nil {
+		return err
+	}
+	v := newBtcVerifier(e, src)
+	facts, err := src.txs(ctx, v.ids, v.hint)
+	if err != nil {
+		return err
+	}
+	v.facts = facts
+	w := opts.stdout
+	rows := v.checkRows()
+	fmt.Fprintf(w, "transfers  %s (%d rows re-fetched from %s)\n", verdict(len(rows) == 0), len(e.Transfers), src.describe())
+	recs := v.checkReconciliation()
+	fmt.Fprintf(w, "reconcile  %s (%d transactions recomputed)\n", verdict(len(recs) == 0), len(e.Reconciliation))
+	taint := v.checkTaint()
+	fmt.Fprintf(w, "taint      %s\n", verdict(len(taint) == 0))
+	tip, err := v.checkTip(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "tip        %s (block %d)\n", verdict(len(tip) == 0), e.Provenance.Tip.Number)
+	problems = append(append(append(append(append(problems, v.pre...), rows...), recs...), taint...), tip...)
+	for _, p := range problems {
+		fmt.Fprintln(w, "FAIL "+p)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %d problem(s) in %s", errVerifyFailed, len(problems), path)
+	}
+	fmt.Fprintf(w, "OK: %s holds: digest, %d transfers, %d reconciled transactions, taint arithmetic, tip\n",
+		path, len(e.Transfers), len(e.Reconciliation))
+	return nil
+}
+
+// btcVerifier holds one verification's state.
+type btcVerifier struct {
+	e     *exhibit.Exhibit
+	src   btcVerifySource
+	ids   []string          // every transaction to fetch
+	hint  map[string]uint64 // txid -> the block its first row names
+	facts map[string]*btcFacts
+	pre   []string // problems found before fetching (malformed hashes, seeds)
+	// seedOuts are the outpoint seeds, seedAddrs the address seeds.
+	seedOuts  map[string]bool
+	seedAddrs map[string]bool
+}
+
+func newBtcVerifier(e *exhibit.Exhibit, src btcVerifySource) *btcVerifier {
+	v := &btcVerifier{e: e, src: src, hint: map[string]uint64{}, seedOuts: map[string]bool{}, seedAddrs: map[string]bool{}}
+	seen := map[string]bool{}
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			v.ids = append(v.ids, id)
+		}
+	}
+	for i, t := range e.Transfers {
+		id, ok := btcTxid(t.TxHash)
+		if !ok {
+			v.pre = append(v.pre, fmt.Sprintf("%s: tx_hash %q is not a transaction id (64 hex digits)", btcRowName(i, &t), t.TxHash))
+			continue
+		}
+		if _, ok := v.hint[id]; !ok {
+			v.hint[id] = t.BlockNumber
+		}
+		add(id)
+	}
+	for i, rc := range e.Reconciliation {
+		id, ok := btcTxid(rc.TxHash)
+		if !ok {
+			v.pre = append(v.pre, fmt.Sprintf("reconciliation %d: tx_hash %q is not a transaction id (64 hex digits)", i, rc.TxHash))
+			continue
+		}
+		add(id)
+	}
+	for _, s := range e.Seeds {
+		txid, vout, isOut, err := tracer.ParseOutpointSeed(s)
+		switch {
+		case err != nil:
+			v.pre = append(v.pre, fmt.Sprintf("seed %q: %v", s, err))
+		case isOut:
+			v.seedOuts[txid+":"+strconv.FormatUint(uint64(vout), 10)] = true
+			add(txid)
+		default:
+			v.seedAddrs[s] = true
+		}
+	}
+	sort.Strings(v.ids)
+	return v
+}
+
+// btcTxid normalises a transaction id; ok is false if it is none.
+func btcTxid(s string) (string, bool) {
+	s = strings.ToLower(s)
+	if len(s) != 64 {
+		return "", false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+func btcRowName(i int, t *exhibit.Transfer) string {
+	return fmt.Sprintf("transfer %d (tx %s, %s)", i, t.TxHash, t.Position)
+}
+
+// checkRows compares every row with the output it names.
+func (v *btcVerifier) checkRows() []string {
+	var problems []string
+	m := v.e.Method
+	first := map[string]int{}
+	for i := range v.e.Transfers {
+		row := &v.e.Transfers[i]
+		what := btcRowName(i, row)
+		id, ok := btcTxid(row.TxHash)
+		if !ok {
+			continue // reported already
+		}
+		key := id + " " + row.Position
+		if j, dup := first[key]; dup {
+			problems = append(problems, fmt.Sprintf("%s: repeats transfer %d", what, j))
+			continue
+		}
+		first[key] = i
+		if row.BlockNumber < m.FromBlock || row.BlockNumber > m.ToBlock {
+			problems = append(problems, fmt.Sprintf("%s: block %d is outside the traced window %d-%d", what, row.BlockNumber, m.FromBlock, m.ToBlock))
+		}
+		f := v.facts[id]
+		if f == nil {
+			problems = append(problems, fmt.Sprintf("%s: %s knows no such confirmed transaction", what, v.src.says()))
+			continue
+		}
+		got := f.outs[row.Position]
+		if got == nil {
+			if n, ok := strings.CutPrefix(row.Position, "out:"); !ok || n == "" || strings.TrimLeft(n, "0123456789") != "" {
+				problems = append(problems, fmt.Sprintf("%s: position %q is not an output (want out:N)", what, row.Position))
+			} else {
+				problems = append(problems, fmt.Sprintf("%s: %s has transaction %s in block %d, without an output %s carrying value",
+					what, v.src.says(), id, f.tx.BlockNumber, n))
+			}
+			continue
+		}
+		for _, d := range compareBtcRow(row, got, v.src.says()) {
+			problems = append(problems, what+": "+d)
+		}
+	}
+	return problems
+}
+
+// compareBtcRow lists the fields where the row and the source differ.
+func compareBtcRow(row *exhibit.Transfer, got *chains.Transfer, says string) []string {
+	g := got.Row()
+	var d []string
+	check := func(field, stated, actual string, same bool) {
+		if !same {
+			d = append(d, fmt.Sprintf("%s %s in the exhibit, %s says %s", field, showValue(stated), says, showValue(actual)))
+		}
+	}
+	str := func(field, stated, actual string) { check(field, stated, actual, stated == actual) }
+	check("block_number", fmt.Sprint(row.BlockNumber), fmt.Sprint(g.BlockNumber), row.BlockNumber == g.BlockNumber)
+	check("block_hash", row.BlockHash, g.BlockHash, strings.EqualFold(row.BlockHash, g.BlockHash))
+	check("tx_index", fmt.Sprint(row.TxIndex), fmt.Sprint(g.TxIndex), row.TxIndex == g.TxIndex)
+	str("timestamp", row.Timestamp, g.Timestamp)
+	str("kind", string(row.Kind), string(g.Kind))
+	from, gfrom := "["+strings.Join(row.From, ", ")+"]", "["+strings.Join(g.From, ", ")+"]"
+	str("from", from, gfrom)
+	str("to", row.To, g.To)
+	str("asset", row.Asset, g.Asset)
+	str("amount", row.Amount, g.Amount)
+	str("token_id", row.TokenID, g.TokenID)
+	return d
+}
+
+func showValue(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}
+
+// btcAmount reads one asset map of a reconciliation entry: BTC only.
+func btcAmount(m map[string]string, field, what string, problems *[]string) (*big.Int, bool) {
+	ok := true
+	for a := range m {
+		if a != chains.AssetBTC {
+			*problems = append(*problems, fmt.Sprintf("%s: %s names asset %q; a bitcoin transaction moves BTC only", what, field, a))
+			ok = false
+		}
+	}
+	s, present := m[chains.AssetBTC]
+	if !present {
+		return new(big.Int), ok
+	}
+	n, good := new(big.Int).SetString(s, 10)
+	if !good || n.Sign() < 0 {
+		*problems = append(*problems, fmt.Sprintf("%s: %s %q is not an amount", what, field, s))
+		return new(big.Int), false
+	}
+	return n, ok
+}
+
+// rowTaints sums the exhibit's row taints per transaction and keeps each
+// row's taint by outpoint.
+func (v *btcVerifier) rowTaints() (perTx map[string]*big.Int, perOut map[string]*big.Int) {
+	perTx, perOut = map[string]*big.Int{}, map[string]*big.Int{}
+	for _, t := range v.e.Transfers {
+		id, ok := btcTxid(t.TxHash)
+		n, good := new(big.Int).SetString(t.Taint, 10)
+		if !ok || !good {
+			continue
+		}
+		if perTx[id] == nil {
+			perTx[id] = new(big.Int)
+		}
+		perTx[id].Add(perTx[id], n)
+		if vout, ok := strings.CutPrefix(t.Position, "out:"); ok {
+			perOut[id+":"+vout] = n
+		}
+	}
+	return perTx, perOut
+}
+
+// checkReconciliation recomputes each entry from its transaction and
+// checks the arithmetic.
+func (v *btcVerifier) checkReconciliation() []string {
+	var problems []string
+	says := v.src.says()
+	perTx, perOut := v.rowTaints()
+	entry := map[string]int{}
+	for i, rc := range v.e.Reconciliation {
+		what := fmt.Sprintf("reconciliation %d (tx %s)", i, rc.TxHash)
+		id, ok := btcTxid(rc.TxHash)
+		if !ok {
+			continue // reported already
+		}
+		if j, dup := entry[id]; dup {
+			problems = append(problems, fmt.Sprintf("%s: repeats reconciliation %d", what, j))
+			continue
+		}
+		entry[id] = i
+		vin, ok1 := btcAmount(rc.ValueIn, "value_in", what, &problems)
+		vout, ok2 := btcAmount(rc.ValueOut, "value_out", what, &problems)
+		fee, ok3 := btcAmount(rc.Fee, "fee", what, &problems)
+		tin, ok4 := btcAmount(rc.TaintIn, "taint_in", what, &problems)
+		tout, ok5 := btcAmount(rc.TaintOut, "taint_out", what, &problems)
+		f := v.facts[id]
+		switch {
+		case f == nil:
+			problems = append(problems, fmt.Sprintf("%s: %s knows no such confirmed transaction", what, says))
+		case len(f.tx.Inputs) == 0:
+			problems = append(problems, fmt.Sprintf("%s: %s says it is a coinbase, which spends no outputs a trace could follow", what, says))
+		default:
+			actualIn := new(big.Int)
+			for _, in := range f.tx.Inputs {
+				if in.Value != nil {
+					actualIn.Add(actualIn, in.Value)
+				}
+			}
+			actualOut, actualFee := new(big.Int), new(big.Int)
+			if f.tx.Value != nil {
+				actualOut.Set(f.tx.Value)
+			}
+			if f.tx.Fee != nil {
+				actualFee.Set(f.tx.Fee)
+			}
+			for _, c := range []struct {
+				field          string
+				ok             bool
+				stated, actual *big.Int
+			}{{"value_in", ok1, vin, actualIn}, {"value_out", ok2, vout, actualOut}, {"fee", ok3, fee, actualFee}} {
+				if c.ok && c.stated.Cmp(c.actual) != 0 {
+					problems = append(problems, fmt.Sprintf("%s: %s %s in the exhibit, %s says %s", what, c.field, c.stated, says, c.actual))
+				}
+			}
+			// The most taint the inputs can carry in: what the exhibit's
+			// rows put on the outputs spent, and the seeds in full.
+			bound := new(big.Int)
+			for _, in := range f.tx.Inputs {
+				op := in.Outpoint()
+				switch {
+				case v.seedOuts[op] || v.seedAddrs[in.Address]:
+					bound.Add(bound, in.Value)
+				case perOut[op] != nil:
+					bound.Add(bound, perOut[op])
+				}
+			}
+			if ok4 && tin.Cmp(bound) > 0 {
+				problems = append(problems, fmt.Sprintf("%s: taint_in %s, but the outputs it spends carry at most %s tainted (the exhibit's rows and the seeds)", what, tin, bound))
+			}
+		}
+		if ok1 && ok2 && ok3 && vin.Cmp(new(big.Int).Add(vout, fee)) != 0 {
+			problems = append(problems, fmt.Sprintf("%s: value_in %s != value_out %s + fee %s", what, vin, vout, fee))
+		}
+		if ok4 && ok5 {
+			d := new(big.Int).Sub(tin, tout)
+			switch {
+			case d.Sign() < 0:
+				problems = append(problems, fmt.Sprintf("%s: taint_out %s exceeds taint_in %s", what, tout, tin))
+			case ok3 && d.Cmp(fee) > 0:
+				problems = append(problems, fmt.Sprintf("%s: taint_in %s less taint_out %s leaves %s for the fee, which is %s", what, tin, tout, d, fee))
+			}
+		}
+		if ok2 && ok5 && tout.Cmp(vout) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: taint_out %s exceeds value_out %s", what, tout, vout))
+		}
+		if ok1 && ok4 && tin.Cmp(vin) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: taint_in %s exceeds value_in %s", what, tin, vin))
+		}
+		if s := perTx[id]; ok5 && s != nil && s.Cmp(tout) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: the exhibit's rows of it carry %s tainted, more than its taint_out %s", what, s, tout))
+		}
+	}
+	for i := range v.e.Transfers {
+		row := &v.e.Transfers[i]
+		if id, ok := btcTxid(row.TxHash); ok {
+			if _, has := entry[id]; !has {
+				problems = append(problems, fmt.Sprintf("%s: its transaction has no reconciliation entry", btcRowName(i, row)))
+			}
+		}
+	}
+	return problems
+}
+
+// checkTaint checks the arithmetic the rows imply: no row carries more
+// taint than its amount (poison: exactly its amount), endpoint and address
+// totals are the sums of the rows into them, and an address of hop 0 is a
+// seed.
+func (v *btcVerifier) checkTaint() []string {
+	var problems []string
+	e := v.e
+	num := func(s, what string) *big.Int {
+		n, ok := new(big.Int).SetString(s, 10)
+		if !ok || n.Sign() < 0 {
+			problems = append(problems, fmt.Sprintf("%s: %q is not an amount", what, s))
+			return new(big.Int)
+		}
+		return n
+	}
+	type key struct{ addr, asset string }
+	amount, taint := map[key]*big.Int{}, map[key]*big.Int{}
+	firstB, lastB := map[key]uint64{}, map[key]uint64{}
+	acc := func(m map[key]*big.Int, k key, n *big.Int) {
+		if m[k] == nil {
+			m[k] = new(big.Int)
+		}
+		m[k].Add(m[k], n)
+	}
+	for i := range e.Transfers {
+		t := &e.Transfers[i]
+		what := btcRowName(i, t)
+		a, tt := num(t.Amount, what+": amount"), num(t.Taint, what+": taint")
+		if tt.Cmp(a) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: taint %s exceeds the amount %s", what, tt, a))
+		}
+		if e.Method.TaintModel == "poison" && tt.Cmp(a) != 0 {
+			problems = append(problems, fmt.Sprintf("%s: poison taints every row fully, the row says %s of %s", what, tt, a))
+		}
+		if t.Hop < 1 {
+			problems = append(problems, fmt.Sprintf("%s: hop %d; a seed's own outgoing transfers are hop 1", what, t.Hop))
+		}
+		k := key{t.To, t.Asset}
+		acc(amount, k, a)
+		acc(taint, k, tt)
+		if _, ok := firstB[k]; !ok || t.BlockNumber < firstB[k] {
+			firstB[k] = t.BlockNumber
+		}
+		lastB[k] = max(lastB[k], t.BlockNumber)
+	}
+	for _, ep := range e.Endpoints {
+		k := key{ep.Address, ep.Asset}
+		what := fmt.Sprintf("endpoint %s (%s, %s)", ep.Label, ep.Address, ep.Asset)
+		if a := amount[k]; a == nil || a.String() != ep.Amount {
+			problems = append(problems, fmt.Sprintf("%s: amount %s, the rows into it sum to %v", what, ep.Amount, sumText(a)))
+		}
+		if tt := taint[k]; tt == nil || tt.String() != ep.Taint {
+			problems = append(problems, fmt.Sprintf("%s: taint %s, the rows into it sum to %v", what, ep.Taint, sumText(tt)))
+		}
+		if _, ok := firstB[k]; ok && (ep.FirstBlock != firstB[k] || ep.LastBlock != lastB[k]) {
+			problems = append(problems, fmt.Sprintf("%s: blocks %d-%d, the rows into it span %d-%d", what, ep.FirstBlock, ep.LastBlock, firstB[k], lastB[k]))
+		}
+	}
+	// Where a seed is an output, its address holds the output's amount.
+	seedOutTo := map[string]*big.Int{}
+	for op := range v.seedOuts {
+		txid, vout, _ := strings.Cut(op, ":")
+		f := v.facts[txid]
+		if f == nil {
+			problems = append(problems, fmt.Sprintf("seed %s: %s knows no such confirmed transaction", op, v.src.says()))
+			continue
+		}
+		o := f.outs["out:"+vout]
+		if o == nil {
+			problems = append(problems, fmt.Sprintf("seed %s: %s has no output %s of value in that transaction", op, v.src.says(), vout))
+			continue
+		}
+		if seedOutTo[o.To] == nil {
+			seedOutTo[o.To] = new(big.Int)
+		}
+		seedOutTo[o.To].Add(seedOutTo[o.To], o.Amount)
+	}
+	for _, a := range e.Addresses {
+		if a.Hop == 0 {
+			switch {
+			case v.seedAddrs[a.Address]:
+			case seedOutTo[a.Address] != nil:
+				if got := a.Taint[chains.AssetBTC]; got != seedOutTo[a.Address].String() {
+					problems = append(problems, fmt.Sprintf("address %s: taint %s of BTC, the seed outputs paid to it hold %s", a.Address, showValue(got), seedOutTo[a.Address]))
+				}
+			default:
+				problems = append(problems, fmt.Sprintf("address %s: hop 0 marks a seed, but it is no seed and receives no seed output", a.Address))
+			}
+			continue
+		}
+		for asset, s := range a.Taint {
+			if got := taint[key{a.Address, asset}]; got == nil || got.String() != s {
+				problems = append(problems, fmt.Sprintf("address %s: taint %s of %s, the rows into it sum to %v", a.Address, s, asset, sumText(got)))
+			}
+		}
+	}
+	return problems
+}
+
+func sumText(n *big.Int) string {
+	if n == nil {
+		return "nothing (no row pays it)"
+	}
+	return n.String()
+}
+
+// checkTip compares the tip the exhibit names with the source's block at
+// that height.
+func (v *btcVerifier) checkTip(ctx context.Context) ([]string, error) {
+	tip := v.e.Provenance.Tip
+	h, ok, err := v.src.blockHash(ctx, tip.Number)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !ok:
+		return []string{fmt.Sprintf("tip: %s has no block %d", v.src.says(), tip.Number)}, nil
+	case !strings.EqualFold(h, tip.Hash):
+		return []string{fmt.Sprintf("tip: block %d is %s in the exhibit, %s says %s", tip.Number, showValue(tip.Hash), v.src.says(), h)}, nil
+	}
+	return nil, nil
+}
