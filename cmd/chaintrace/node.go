@@ -32,6 +32,8 @@ func addNodeFlags(cmd *cobra.Command) {
 	f.String("btc-rpc-user", "", "Bitcoin node RPC user (HTTP basic auth)")
 	f.String("btc-rpc-pass", "", "Bitcoin node RPC password")
 	f.String("btc-rpc-cert", "", "PEM certificate to trust for an https --btc-rpc (btcd's rpc.cert)")
+	f.Int("btc-batch-size", 100, "JSON-RPC calls per HTTP request to the Bitcoin node")
+	f.Int("btc-concurrency", 4, "HTTP requests in flight at once to the Bitcoin node (Bitcoin Core's default rpcthreads is 4; work past its queue depth is refused)")
 	f.String("btc-network", "", "Bitcoin network (mainnet, testnet3, testnet4, signet, regtest, simnet); default: the node's, else the store's, else mainnet")
 	f.String("esplora", "", "an Esplora REST API (mempool.space, Blockstream electrs), e.g. https://mempool.space/api")
 	f.Float64("esplora-rate", 10, "requests per second to --esplora")
@@ -48,11 +50,18 @@ func (o *globalOptions) dialBtc(ctx context.Context) (*bitcoin.Adapter, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usagef("--btc-rpc %q: want an http:// or https:// URL", chains.RedactURL(raw))
 	}
+	if n := o.v.GetInt("btc.batch-size"); n < 1 || n > 1000 {
+		return nil, usagef("--btc-batch-size %d: want 1 to 1000", n)
+	}
+	if n := o.v.GetInt("btc.concurrency"); n < 1 || n > 64 {
+		return nil, usagef("--btc-concurrency %d: want 1 to 64", n)
+	}
 	a, err := bitcoin.Dial(ctx, raw, bitcoin.Options{
 		User:     o.v.GetString("btc.rpc-user"),
 		Pass:     o.v.GetString("btc.rpc-pass"),
 		CertFile: o.v.GetString("btc.rpc-cert"),
-		RPC:      ethereum.RPCOptions{Retries: 5, Logger: o.logger},
+		RPC: ethereum.RPCOptions{Retries: 5, Logger: o.logger, BatchSize: o.v.GetInt("btc.batch-size"),
+			Concurrency: o.v.GetInt("btc.concurrency")},
 	})
 	if err != nil {
 		return nil, err
