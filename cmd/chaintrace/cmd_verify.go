@@ -18,7 +18,7 @@ import (
 
 func newVerifyCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "verify EXHIBIT.json --eth-rpc URL",
+		Use:   "verify EXHIBIT.json (--eth-rpc URL | --btc-rpc URL | --esplora URL)",
 		Short: "Re-check an exhibit: its digest, every transfer against a node, its taint arithmetic",
 		Long: `verify re-checks an exhibit in three parts and says what failed, row by row:
   digest     the SHA-256 over the canonical exhibit (generated_at excluded)
@@ -28,6 +28,12 @@ func newVerifyCommand(opts *globalOptions) *cobra.Command {
              amount, endpoint and address totals are the sums of their rows;
              under haircut no address (a seed excepted) sends on more taint
              than it received, and under poison every row is fully tainted
+A Bitcoin exhibit is checked against a Bitcoin Core or btcd node (--btc-rpc)
+or an Esplora API (--esplora) of the exhibit's network, and also:
+  reconcile  each transaction's value in, value out and fee recomputed from
+             the chain; value in = value out + fee; the taint it lost is
+             between zero and the fee
+  tip        the hash of the window's last block
 It exits 0 only if everything holds.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
