@@ -985,26 +985,12 @@ func (s *Store) TxByHash(chain chains.Chain, hash string) (chains.Tx, bool, erro
 			return fmt.Errorf("%w: tx location %x", ErrCorrupt, loc)
 		}
 		num, idx := binary.BigEndian.Uint64(loc), binary.BigEndian.Uint32(loc[8:])
-		_, err = withValue(txn, txsKey(c, num), func(v []byte) error {
-			var r txsReader
-			if err := r.reset(v, num); err != nil {
-				return err
-			}
-			for r.next() && r.idx <= idx {
-				if r.idx < idx {
-					continue
-				}
-				var err error
-				if tx, err = r.decode(); err != nil {
-					return fmt.Errorf("tx %d/%d: %w", num, idx, err)
-				}
-				// A stale look-up (its block rewritten by a killed run) is absence.
-				ok = bytes.Equal(txHashKey(c, tx.Hash), hk)
-				return nil
-			}
-			return r.err()
-		})
-		return err
+		if tx, found, err = txAt(txn, c, num, idx); err != nil {
+			return err
+		}
+		// A stale look-up (its block rewritten by a killed run) is absence.
+		ok = found && bytes.Equal(txHashKey(c, tx.Hash), hk)
+		return nil
 	})
 	if err != nil || !ok {
 		if err != nil {
@@ -1057,29 +1043,37 @@ func (s *Store) TxAt(chain chains.Chain, num uint64, idx uint32) (chains.Tx, boo
 	}
 	var tx chains.Tx
 	var ok bool
-	err = s.db.View(func(txn *badger.Txn) error {
-		_, err := withValue(txn, txsKey(c, num), func(v []byte) error {
-			var r txsReader
-			if err := r.reset(v, num); err != nil {
-				return err
-			}
-			for r.next() && r.idx <= idx {
-				if r.idx < idx {
-					continue
-				}
-				var err error
-				tx, err = r.decode()
-				ok = err == nil
-				return err
-			}
-			return r.err()
-		})
+	err = s.db.View(func(txn *badger.Txn) (err error) {
+		tx, ok, err = txAt(txn, c, num, idx)
 		return err
 	})
 	if err != nil {
 		return chains.Tx{}, false, fmt.Errorf("read %s tx %d/%d from store %s: %w", chain, num, idx, s.dir, err)
 	}
 	return tx, ok, nil
+}
+
+// txAt reads transaction idx of block num.
+func txAt(txn *badger.Txn, c byte, num uint64, idx uint32) (tx chains.Tx, ok bool, err error) {
+	_, err = withValue(txn, txsKey(c, num), func(v []byte) error {
+		var r txsReader
+		if err := r.reset(v, num); err != nil {
+			return err
+		}
+		for r.next() && r.idx <= idx {
+			if r.idx < idx {
+				continue
+			}
+			var err error
+			if tx, err = r.decode(); err != nil {
+				return fmt.Errorf("tx %d/%d: %w", num, idx, err)
+			}
+			ok = true
+			return nil
+		}
+		return r.err()
+	})
+	return tx, ok, err
 }
 
 // Transfers calls fn for every transfer with from <= block <= to, in

@@ -367,26 +367,13 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 			add(n.r.Taint, o.Asset, t)
 		}
 		if n.r.Stop {
-			w.endpointUTXO(n, o, t)
+			addEndpoint(w.ends, n, o, t)
 		}
 		if err := w.taint(o, t, hop); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (w *utxoWalker) endpointUTXO(n *node, t *chains.Transfer, taint *big.Int) {
-	k := [2]string{n.r.Address, t.Asset}
-	ep := w.ends[k]
-	if ep == nil {
-		ep = &Endpoint{Address: n.r.Address, Label: n.r.Label, Category: n.r.Category, Asset: t.Asset,
-			Amount: new(big.Int), Taint: new(big.Int), FirstBlock: t.BlockNumber}
-		w.ends[k] = ep
-	}
-	ep.Amount.Add(ep.Amount, t.Amount)
-	ep.Taint.Add(ep.Taint, taint)
-	ep.LastBlock = t.BlockNumber
 }
 
 func (w *utxoWalker) finishUTXO() *Result {

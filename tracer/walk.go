@@ -389,7 +389,7 @@ func (w *walker) transfer(e *event) error {
 			add(r.r.Taint, t.Asset, taint)
 		}
 		if r.r.Stop {
-			w.endpoint(r, t, taint)
+			addEndpoint(w.ends, r, t, taint)
 		}
 	}
 	if r != nil && r.loaded {
@@ -405,13 +405,14 @@ func (w *walker) transfer(e *event) error {
 	return nil
 }
 
-func (w *walker) endpoint(n *node, t *chains.Transfer, taint *big.Int) {
+// addEndpoint adds transfer t into the stop n, carrying taint, to ends.
+func addEndpoint(ends map[[2]string]*Endpoint, n *node, t *chains.Transfer, taint *big.Int) {
 	k := [2]string{n.r.Address, t.Asset}
-	ep := w.ends[k]
+	ep := ends[k]
 	if ep == nil {
 		ep = &Endpoint{Address: n.r.Address, Label: n.r.Label, Category: n.r.Category, Asset: t.Asset,
 			Amount: new(big.Int), Taint: new(big.Int), FirstBlock: t.BlockNumber}
-		w.ends[k] = ep
+		ends[k] = ep
 	}
 	ep.Amount.Add(ep.Amount, t.Amount)
 	ep.Taint.Add(ep.Taint, taint)

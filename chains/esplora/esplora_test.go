@@ -56,22 +56,6 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func typeOf(script []byte) string {
-	switch txscript.GetScriptClass(script) {
-	case txscript.PubKeyHashTy:
-		return "p2pkh"
-	case txscript.ScriptHashTy:
-		return "p2sh"
-	case txscript.WitnessV0PubKeyHashTy:
-		return "v0_p2wpkh"
-	case txscript.WitnessV1TaprootTy:
-		return "v1_p2tr"
-	case txscript.NullDataTy:
-		return "op_return"
-	}
-	return "unknown"
-}
-
 type out struct {
 	script []byte
 	value  int64
@@ -100,7 +84,7 @@ func mkTx(t *testing.T, coinbase bool, ins []wire.OutPoint, outs []out) esplorar
 	for _, o := range outs {
 		m.AddTxOut(wire.NewTxOut(o.value, o.script))
 		asm, _ := txscript.DisasmString(o.script)
-		eo := esplorareplay.Output{ScriptPubKey: hex.EncodeToString(o.script), ScriptPubKeyAsm: asm, ScriptPubKeyType: typeOf(o.script), Value: o.value}
+		eo := esplorareplay.Output{ScriptPubKey: hex.EncodeToString(o.script), ScriptPubKeyAsm: asm, ScriptPubKeyType: esplorareplay.ScriptType(o.script), Value: o.value}
 		if _, as, _, err := txscript.ExtractPkScriptAddrs(o.script, net); err == nil && len(as) == 1 {
 			eo.ScriptPubKeyAddress = as[0].EncodeAddress()
 		}

@@ -89,33 +89,45 @@ func runDemo(ctx context.Context, opts *globalOptions) error {
 		"--labels", labelsPath, "--taint", "haircut",
 		"--case-id", "demo-upbit-2019", "--case-title", "Scripted exchange hack modelled on Upbit, November 2019",
 		"--created-by", "chaintrace demo"}, common...)
-	var traceErr bytes.Buffer
-	for _, f := range []struct{ format, path string }{{"json", exhibitPath}, {"csv", filepath.Join(out, "transfers.csv")}, {"dot", filepath.Join(out, "flow.dot")}} {
-		args := append(append([]string{}, traceArgs...), "--format", f.format, "--out", f.path)
-		if code := run(ctx, args, io.Discard, &traceErr); code != 0 {
-			return fmt.Errorf("demo trace (%s) failed: %s", f.format, lastLineOf(traceErr.String()))
-		}
-	}
-	var verifyOut bytes.Buffer
-	if code := run(ctx, append([]string{"verify", exhibitPath}, common...), &verifyOut, &verifyOut); code != 0 {
-		return fmt.Errorf("demo verify failed:\n%s", verifyOut.String())
-	}
-	data, err := os.ReadFile(exhibitPath)
-	if err != nil {
-		return err
-	}
-	e, err := exhibit.Unmarshal(data)
+	e, verified, err := demoTraceVerify(ctx, traceArgs, append([]string{"verify", exhibitPath}, common...), out)
 	if err != nil {
 		return err
 	}
 	printDemoSummary(w, e, truth)
-	fmt.Fprintf(w, "\nverify: %s", lastLineOf(verifyOut.String())+"\n")
+	fmt.Fprintf(w, "\nverify: %s\n", verified)
 	fmt.Fprintf(w, "wrote %s, %s, %s and %s in %s\n", exhibitPath, filepath.Join(out, "transfers.csv"), filepath.Join(out, "flow.dot"),
 		labelsPath, time.Since(start).Round(time.Millisecond))
 	if opts.v.GetBool("no-btc") {
 		return nil
 	}
 	return runDemoBtc(ctx, opts, filepath.Join(out, "btc"))
+}
+
+// demoTraceVerify runs the trace once per export format into dir (the
+// exhibit, transfers.csv, flow.dot), verifies the exhibit, and returns it
+// with verify's last line.
+func demoTraceVerify(ctx context.Context, traceArgs, verifyArgs []string, dir string) (*exhibit.Exhibit, string, error) {
+	exhibitPath := filepath.Join(dir, "exhibit.json")
+	var traceErr bytes.Buffer
+	for _, f := range []struct{ format, path string }{{"json", exhibitPath}, {"csv", filepath.Join(dir, "transfers.csv")}, {"dot", filepath.Join(dir, "flow.dot")}} {
+		args := append(append([]string{}, traceArgs...), "--format", f.format, "--out", f.path)
+		if code := run(ctx, args, io.Discard, &traceErr); code != 0 {
+			return nil, "", fmt.Errorf("demo trace (%s) failed: %s", f.format, lastLineOf(traceErr.String()))
+		}
+	}
+	var verifyOut bytes.Buffer
+	if code := run(ctx, verifyArgs, &verifyOut, &verifyOut); code != 0 {
+		return nil, "", fmt.Errorf("demo verify failed:\n%s", verifyOut.String())
+	}
+	data, err := os.ReadFile(exhibitPath)
+	if err != nil {
+		return nil, "", err
+	}
+	e, err := exhibit.Unmarshal(data)
+	if err != nil {
+		return nil, "", err
+	}
+	return e, lastLineOf(verifyOut.String()), nil
 }
 
 func writeLabelsCSV(path string, truth *scenario.Truth) error {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/chaintrace/chaintrace/exhibit"
 	"github.com/chaintrace/chaintrace/internal/atomicfile"
 	"github.com/chaintrace/chaintrace/internal/btcnode"
 	"github.com/chaintrace/chaintrace/internal/btcscenario"
@@ -57,23 +55,7 @@ func runDemoBtc(ctx context.Context, opts *globalOptions, out string) error {
 		"--labels", labelsPath, "--taint", "haircut",
 		"--case-id", "demo-btc-peel", "--case-title", "Scripted Bitcoin laundering: peel chain, fan-out, consolidation",
 		"--created-by", "chaintrace demo"}, common...)
-	var traceErr bytes.Buffer
-	for _, f := range []struct{ format, path string }{{"json", exhibitPath}, {"csv", filepath.Join(out, "transfers.csv")}, {"dot", filepath.Join(out, "flow.dot")}} {
-		args := append(append([]string{}, traceArgs...), "--format", f.format, "--out", f.path)
-		if code := run(ctx, args, io.Discard, &traceErr); code != 0 {
-			return fmt.Errorf("demo trace --chain btc (%s) failed: %s", f.format, lastLineOf(traceErr.String()))
-		}
-	}
-	verifyArgs := append([]string{"verify", exhibitPath}, common[2:]...)
-	var verifyOut bytes.Buffer
-	if code := run(ctx, verifyArgs, &verifyOut, &verifyOut); code != 0 {
-		return fmt.Errorf("demo verify (btc) failed:\n%s", verifyOut.String())
-	}
-	data, err := os.ReadFile(exhibitPath)
-	if err != nil {
-		return err
-	}
-	e, err := exhibit.Unmarshal(data)
+	e, verified, err := demoTraceVerify(ctx, traceArgs, append([]string{"verify", exhibitPath}, common[2:]...), out)
 	if err != nil {
 		return err
 	}
@@ -90,7 +72,7 @@ func runDemoBtc(ctx context.Context, opts *globalOptions, out string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t\n", ep.Label, ep.Category, ep.Amount, ep.Taint, truth.Deposits[ep.Address])
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nverify: %s\n", lastLineOf(verifyOut.String()))
+	fmt.Fprintf(w, "\nverify: %s\n", verified)
 	fmt.Fprintf(w, "wrote %s, %s, %s and %s in %s\n", exhibitPath, filepath.Join(out, "transfers.csv"), filepath.Join(out, "flow.dot"),
 		labelsPath, time.Since(start).Round(time.Millisecond))
 	return nil

@@ -385,17 +385,24 @@ func exhibitInfo(opts *globalOptions, st *store.Store, p *traceParams, cfg trace
 		return info, fmt.Errorf("store lacks block %d, the end of the window", p.to)
 	}
 	info.Tip = exhibit.Tip{Number: blk.Number, Hash: strings.ToLower(blk.Hash)}
+	info.LabelSets, info.Labels = exhibitLabels(p)
+	return info, nil
+}
+
+// exhibitLabels states the trace's label sets and looks addresses up in
+// them, for the exhibit.
+func exhibitLabels(p *traceParams) ([]exhibit.LabelSet, tracer.LabelLookup) {
+	var sets []exhibit.LabelSet
 	for _, s := range p.labelIx.Sets() {
-		info.LabelSets = append(info.LabelSets, exhibit.LabelSet{Name: s.Name, SHA256: s.SHA256, Entries: s.Entries})
+		sets = append(sets, exhibit.LabelSet{Name: s.Name, SHA256: s.SHA256, Entries: s.Entries})
 	}
-	info.Labels = func(addr string) []exhibit.Label {
+	return sets, func(addr string) []exhibit.Label {
 		var out []exhibit.Label
 		for _, l := range p.labelIx.Lookup(string(p.chain), addr) {
 			out = append(out, exhibit.Label{Label: l.Label, Category: l.Category, Source: l.Source})
 		}
 		return out
 	}
-	return info, nil
 }
 
 // storeProvenance is what the store remembers of the nodes that filled it.

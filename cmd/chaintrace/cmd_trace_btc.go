@@ -164,16 +164,7 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, start
 	if info.Tip, err = b.tip(ctx, p.to); err != nil {
 		return err
 	}
-	for _, s := range p.labelIx.Sets() {
-		info.LabelSets = append(info.LabelSets, exhibit.LabelSet{Name: s.Name, SHA256: s.SHA256, Entries: s.Entries})
-	}
-	info.Labels = func(addr string) []exhibit.Label {
-		var out []exhibit.Label
-		for _, l := range p.labelIx.Lookup(string(chains.BTC), addr) {
-			out = append(out, exhibit.Label{Label: l.Label, Category: l.Category, Source: l.Source})
-		}
-		return out
-	}
+	info.LabelSets, info.Labels = exhibitLabels(p)
 	e, err := tracer.BuildExhibit(res, info)
 	if err != nil {
 		return err
