@@ -293,3 +293,43 @@ func checkBtcTruth(t *testing.T, e *exhibit.Exhibit, truth *btcscenario.Truth) {
 		t.Errorf("endpoints %v, want %v", eps, want)
 	}
 }
+
+// TestBtcTraceWithoutAddressIndex traces on a btcd started without
+// --addrindex, which answers searchrawtransactions as Bitcoin Core cannot:
+// trace says so, indexes the whole window from the node, and finds the
+// same truth.
+func TestBtcTraceWithoutAddressIndex(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real btcd; skipped with -short")
+	}
+	n := btcnode.Start(t, btcnode.Options{MatureOutputs: 10, NoAddrIndex: true})
+	truth, err := btcscenario.Play(n, btcscenario.Options{PeelHops: 12, DepositEvery: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	labelsCSV, err := btcscenario.Labels(n.Params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelFile := filepath.Join(dir, "labels.csv")
+	if err := os.WriteFile(labelFile, []byte(labelsCSV), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host, user, pass, _ := n.RPCConfig()
+	out := filepath.Join(dir, "exhibit.json")
+	code, _, errs := runCLI(t, nil, "trace", "--chain", "btc", "--seed", truth.Seed, "--max-hops", "100", "--labels", labelFile,
+		"--store", filepath.Join(dir, "store"), "--out", out, "--from-block", itoa(truth.From), "--to-block", itoa(truth.To),
+		"--btc-rpc", "https://"+host, "--btc-rpc-user", user, "--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile())
+	if code != 0 {
+		t.Fatalf("trace: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "no address index") {
+		t.Errorf("trace did not say it indexes the window for want of an address index:\n%s", errs)
+	}
+	e := readBtcExhibit(t, out)
+	checkBtcTruth(t, e, truth)
+	if strings.Contains(string(mustJSON(t, e.Provenance.Sources)), "searchrawtransactions") {
+		t.Errorf("provenance names an address index the node lacks: %+v", e.Provenance.Sources)
+	}
+}

@@ -52,8 +52,12 @@ type Options struct {
 	// the wallet ends up with about 200 + MatureOutputs spendable outputs).
 	MatureOutputs uint32
 	// ExtraArgs are extra btcd command-line flags (e.g. "--debuglevel=debug").
-	// --simnet --txindex --addrindex are always passed.
+	// --simnet and --txindex are always passed, --addrindex unless
+	// NoAddrIndex.
 	ExtraArgs []string
+	// NoAddrIndex starts btcd without its address index, as a node that
+	// cannot answer searchrawtransactions (like Bitcoin Core).
+	NoAddrIndex bool
 	// BtcdPath is a prebuilt btcd executable; empty: $CHAINTRACE_BTCD, else
 	// build (see BtcdExecutable).
 	BtcdPath string
@@ -141,7 +145,11 @@ func New(opts Options) (*Node, error) {
 	tm := Timing{Btcd: time.Since(t0), Built: LastBuild().Built}
 
 	params := &chaincfg.SimNetParams
-	args := append([]string{"--txindex", "--addrindex"}, opts.ExtraArgs...)
+	args := []string{"--txindex", "--addrindex"}
+	if opts.NoAddrIndex {
+		args = args[:1]
+	}
+	args = append(args, opts.ExtraArgs...)
 	h, err := rpctest.New(params, nil, args, exe)
 	if err != nil {
 		return nil, fmt.Errorf("rpctest.New: %w", err)
