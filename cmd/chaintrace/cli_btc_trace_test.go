@@ -332,4 +332,34 @@ func TestBtcTraceWithoutAddressIndex(t *testing.T) {
 	if strings.Contains(string(mustJSON(t, e.Provenance.Sources)), "searchrawtransactions") {
 		t.Errorf("provenance names an address index the node lacks: %+v", e.Provenance.Sources)
 	}
+
+	// Poison, from the same store with the node down: the same rows, each
+	// wholly tainted, and every transaction still reconciles.
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	poisonOut := filepath.Join(dir, "poison.json")
+	code, _, errs = runCLI(t, nil, "trace", "--chain", "btc", "--seed", truth.Seed, "--max-hops", "100", "--labels", labelFile,
+		"--store", filepath.Join(dir, "store"), "--out", poisonOut, "--from-block", itoa(truth.From), "--to-block", itoa(truth.To),
+		"--taint", "poison")
+	if code != 0 {
+		t.Fatalf("poison trace from the store: exit %d: %s", code, errs)
+	}
+	p := readBtcExhibit(t, poisonOut)
+	if p.Method.TaintModel != "poison" || len(p.Transfers) != len(e.Transfers) || len(p.Reconciliation) != len(e.Reconciliation) {
+		t.Fatalf("poison: model %s, %d rows, %d transactions", p.Method.TaintModel, len(p.Transfers), len(p.Reconciliation))
+	}
+	for _, r := range p.Transfers {
+		if r.Taint != r.Amount {
+			t.Errorf("poison row %s %s: taint %s of %s", r.TxHash, r.Position, r.Taint, r.Amount)
+		}
+	}
+	for _, rc := range p.Reconciliation {
+		if err := rc.Check(); err != nil {
+			t.Error(err)
+		}
+		if rc.TaintIn["BTC"] != rc.ValueIn["BTC"] || rc.TaintOut["BTC"] != rc.ValueOut["BTC"] {
+			t.Errorf("poison reconciliation of %s: %+v", rc.TxHash, rc)
+		}
+	}
 }

@@ -342,7 +342,18 @@ func (o *globalOptions) btcNodeBackend(ctx context.Context, st *store.Store, p *
 		return nil, err
 	}
 	b.node = a
-	b.hist = &tracer.StoreUTXO{Store: st, Chain: chains.BTC, Ensure: backed.Ensure,
+	ensure := func(ctx context.Context, addr string, from, to uint64) error {
+		if strings.HasPrefix(addr, bitcoin.ScriptPrefix) {
+			// btcd's address index keys standard addresses only: the
+			// spender of an output to a non-standard script is found only
+			// if its block is in the store for another reason.
+			o.logger.Warn("an output pays a non-standard script the node's address index cannot search; its spender is followed only if already in the store",
+				"script", addr)
+			return nil
+		}
+		return backed.Ensure(ctx, addr, from, to)
+	}
+	b.hist = &tracer.StoreUTXO{Store: st, Chain: chains.BTC, Ensure: ensure,
 		Locate: func(ctx context.Context, txid string) (bool, error) {
 			h, ok, err := a.TxBlock(ctx, txid)
 			if err != nil || !ok {
