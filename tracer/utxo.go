@@ -153,7 +153,8 @@ type utxoWalker struct {
 }
 
 // TraceUTXO walks forward from the seeds on a utxo chain: a seed address's
-// outputs created in the window, or a seed output, are tainted in full; a
+// outputs (what it holds when the window opens and what it receives in
+// it), or a seed output, are tainted in full; a
 // hop follows a tainted output to the transaction that spends it, where the
 // model shares the inputs' taint over the outputs and the fee. Every such
 // transaction is reconciled (value and taint) before its rows are kept.
@@ -246,13 +247,48 @@ func (w *utxoWalker) seed(s string) error {
 	}
 	n := w.reach(s, 0)
 	n.source = true
-	return w.h.AddressOutputs(w.ctx, s, w.cfg.FromBlock, w.cfg.ToBlock, func(t *chains.Transfer) error {
+	// What the address holds when the window opens (outputs paid to it
+	// earlier and not spent before then) and what it receives in it.
+	var outs []chains.Transfer
+	err = w.h.AddressOutputs(w.ctx, s, 0, w.cfg.ToBlock, func(t *chains.Transfer) error {
 		if t.To != s {
 			return fmt.Errorf("history of %s yielded an output paying %s", s, t.To)
 		}
-		add(n.r.Taint, w.cfg.NativeAsset, t.Amount)
-		return w.taint(t, new(big.Int).Set(t.Amount), 0)
+		outs = append(outs, *t)
+		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("history of seed %s: %w", s, err)
+	}
+	for i := range outs {
+		t := &outs[i]
+		if t.BlockNumber < w.cfg.FromBlock {
+			spent, err := w.spentBefore(t, w.cfg.FromBlock)
+			if err != nil {
+				return err
+			}
+			if spent {
+				continue // gone before the window opened
+			}
+		}
+		add(n.r.Taint, w.cfg.NativeAsset, t.Amount)
+		if err := w.taint(t, new(big.Int).Set(t.Amount), 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// spentBefore reports whether output t was spent in a block before n.
+func (w *utxoWalker) spentBefore(t *chains.Transfer, n uint64) (bool, error) {
+	if n == 0 {
+		return false, nil
+	}
+	spender, ok, err := w.h.Spender(w.ctx, t.TxHash, t.Ordinal, n-1)
+	if err != nil {
+		return false, fmt.Errorf("spender of %s:%d: %w", t.TxHash, t.Ordinal, err)
+	}
+	return ok && spender != "", nil
 }
 
 // taint records output t as carrying taint at hop, and queues its spender

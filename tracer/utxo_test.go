@@ -333,9 +333,20 @@ func TestTraceUTXO(t *testing.T) {
 		if got := rowsOf(res); len(got) != 4 {
 			t.Errorf("rows in blocks up to 104: %v", got)
 		}
-		cfg.FromBlock, cfg.ToBlock = 102, 1000 // the thief was paid in 101
+		// The thief was paid in 101: from 102 it still holds the coin, and
+		// the trace is the same; from 104 the coin was spent (in 103)
+		// before the window opened.
+		cfg.FromBlock, cfg.ToBlock = 102, 1000
+		res, err = TraceUTXO(ctx, c, labels, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rowsOf(res); len(got) != 8 || addrsOf(res)["thief"] != "hop 0 taint 100000" {
+			t.Errorf("from block 102, the coin held: %v %v", got, addrsOf(res))
+		}
+		cfg.FromBlock = 104
 		if _, err := TraceUTXO(ctx, c, labels, cfg); !errors.Is(err, ErrNoActivity) {
-			t.Errorf("a seed paid before the window: %v", err)
+			t.Errorf("a seed whose coin was spent before the window: %v", err)
 		}
 	})
 	t.Run("bad seeds", func(t *testing.T) {

@@ -28,7 +28,7 @@ import (
 
 func newTraceCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "trace --chain eth --seed ADDRESS [--seed ADDRESS]... --from-block N [flags]",
+		Use:   "trace --chain eth|btc --seed ADDRESS [--seed ADDRESS|TXID:VOUT]... --from-block N [flags]",
 		Short: "Follow funds from seed addresses and write an exhibit",
 		Long: `trace follows funds forward from the seed addresses (the thief's own: what
 they hold at --from-block and receive after counts as stolen) hop by hop over
@@ -36,7 +36,15 @@ native, internal and token transfers, under a taint model, until they reach
 addresses labelled in a stop category (exchanges, mixers, bridges by default)
 or --max-hops. Blocks of the window the store lacks are fetched from the node
 first. The exhibit (CONTRACT.md) states the facts, the method and the
-arithmetic; 'chaintrace verify' re-checks it against any node.`,
+arithmetic; 'chaintrace verify' re-checks it against any node.
+
+On Bitcoin (--chain btc) the walk follows outputs: a seed is an address
+(what it holds at --from-block and receives after) or one output txid:vout;
+a hop follows a tainted output to the transaction spending it, the model
+shares the inputs' taint over its outputs and fee, and every transaction
+passed through is reconciled in the exhibit. Data comes from a btcd with
+--addrindex (only the blocks the reached addresses appear in), any node
+after the window is indexed (Bitcoin Core), the store alone, or --esplora.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTrace(cmd.Context(), opts)
@@ -45,10 +53,10 @@ arithmetic; 'chaintrace verify' re-checks it against any node.`,
 	addNodeFlags(cmd)
 	f := cmd.Flags()
 	addHistoryFlags(f)
-	f.StringArray("seed", nil, "seed address (repeatable)")
+	f.StringArray("seed", nil, "seed address, or on btc an output txid:vout (repeatable)")
 	f.String("from-block", "", "first block of the window: the block of the theft")
 	f.String("to-block", "", "last block of the window (default: the node's head less --confirmations)")
-	f.Int("confirmations", 12, "blocks kept back from the head when --to-block is not given")
+	f.Int("confirmations", 12, "blocks kept back from the head when --to-block is not given (btc: 6 unless set)")
 	f.String("taint", "haircut", "taint model: haircut or poison (fifo, lifo, tiho are coming)")
 	f.Int("max-hops", 10, "stop after this many hops from a seed")
 	f.String("min-value", "0", "ignore transfers below this amount, in the asset's base units")
