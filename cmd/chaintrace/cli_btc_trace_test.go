@@ -86,7 +86,7 @@ func TestBtcTraceAcceptance(t *testing.T) {
 	t.Logf("trace: %s", errs)
 	viaIndex := readBtcExhibit(t, filepath.Join(dir, "addrindex.json"))
 	checkBtcTruth(t, viaIndex, truth)
-	if !strings.Contains(string(mustJSON(t, viaIndex.Provenance.Sources)), "searchrawtransactions") {
+	if len(viaIndex.Provenance.Sources) != 1 || !strings.Contains(string(mustJSON(t, viaIndex.Provenance.Sources)), "searchrawtransactions") {
 		t.Errorf("provenance does not name the address index: %+v", viaIndex.Provenance.Sources)
 	}
 

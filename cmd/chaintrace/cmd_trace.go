@@ -462,10 +462,22 @@ func addSources(st *store.Store, chain chains.Chain, chainID uint64, srcs ...exh
 	}
 	changed := false
 	for _, src := range srcs {
-		if !slices.ContainsFunc(p.Sources, func(x exhibit.Source) bool { return sameSource(x, src) }) {
-			p.Sources = append(p.Sources, src)
-			changed = true
+		if slices.ContainsFunc(p.Sources, func(x exhibit.Source) bool { return sameSource(x, src) }) {
+			continue
 		}
+		changed = true
+		// The same endpoint found to answer more: one entry, with every
+		// capability seen.
+		i := slices.IndexFunc(p.Sources, func(x exhibit.Source) bool {
+			return x.Kind == src.Kind && x.EndpointRedacted == src.EndpointRedacted && x.ClientVersion == src.ClientVersion
+		})
+		if i < 0 {
+			p.Sources = append(p.Sources, src)
+			continue
+		}
+		caps := append(slices.Clone(p.Sources[i].Capabilities), src.Capabilities...)
+		sort.Strings(caps)
+		p.Sources[i].Capabilities = slices.Compact(caps)
 	}
 	if !changed && chainID == 0 {
 		return nil
