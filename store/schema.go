@@ -46,7 +46,10 @@ const (
 	// prefixRaw: "r" + chain + kind (RawKind) + key (caller's bytes, rest of key) -> node response bytes
 	//   kinds: 1 block, 2 receipts, 3 traces (Ethereum), 4 prevtxs (Bitcoin:
 	//   JSON array of getrawtransaction verbose results of the transactions
-	//   a block spends from, for nodes whose getblock lacks prevouts)
+	//   a block spends from, for nodes whose getblock lacks prevouts),
+	//   5 explorer-tx, 6 explorer-txids, 7 explorer-outspends (an explorer
+	//   API's answers: Esplora's /tx/:id, /block/:hash/txids, and
+	//   /tx/:id/outspends once all are spent)
 	prefixRaw byte = 'r'
 
 	// prefixBlock: "b" + chain + num -> encodeBlock

@@ -280,6 +280,16 @@ const (
 	// for a node whose getblock does not include the spent outputs: a JSON
 	// array of getrawtransaction verbose results (the "prevtxs" part).
 	RawPrevTxs RawKind = 4
+	// RawExplorerTx is a confirmed transaction as an explorer API gave it
+	// (Esplora's GET /tx/:txid), keyed by txid.
+	RawExplorerTx RawKind = 5
+	// RawExplorerTxids is the txids of a block in block order (Esplora's
+	// GET /block/:hash/txids), keyed by block hash.
+	RawExplorerTxids RawKind = 6
+	// RawExplorerOutspends is the spends of a transaction's outputs (GET
+	// /tx/:txid/outspends), kept only once every output is spent in a
+	// confirmed block, keyed by txid.
+	RawExplorerOutspends RawKind = 7
 )
 
 func (k RawKind) String() string {
@@ -292,11 +302,17 @@ func (k RawKind) String() string {
 		return "traces"
 	case RawPrevTxs:
 		return "prevtxs"
+	case RawExplorerTx:
+		return "explorer-tx"
+	case RawExplorerTxids:
+		return "explorer-txids"
+	case RawExplorerOutspends:
+		return "explorer-outspends"
 	}
 	return fmt.Sprintf("RawKind(%d)", byte(k))
 }
 
-func (k RawKind) valid() bool { return k >= RawBlock && k <= RawPrevTxs }
+func (k RawKind) valid() bool { return k >= RawBlock && k <= RawExplorerOutspends }
 
 // RawItem is one entry for PutRawBatch.
 type RawItem struct {

@@ -179,6 +179,24 @@ func TestBtcTraceAcceptance(t *testing.T) {
 	if viaEsplora.Provenance.Sources[0].Kind != "esplora" {
 		t.Errorf("Esplora provenance: %+v", viaEsplora.Provenance.Sources)
 	}
+	// Again on the same store: what cannot change (transactions, block
+	// txids, spends of spent outputs) comes from the store.
+	before := srv.Requests()
+	txPath := "/tx/" + truth.PeelTxs[len(truth.PeelTxs)/2]
+	txAsked := srv.PathRequests(txPath)
+	code, _, errs = runCLI(t, nil, traceArgs("esplora", "esplora2.json", "--esplora", srv.URL)...)
+	if code != 0 {
+		t.Fatalf("second trace through Esplora: exit %d: %s", code, errs)
+	}
+	if again := readBtcExhibit(t, filepath.Join(dir, "esplora2.json")); again.Digest != viaEsplora.Digest {
+		t.Error("the second Esplora trace gave another exhibit")
+	}
+	second := srv.Requests() - before
+	t.Logf("Esplora requests: %d the first time, %d the second", before, second)
+	if srv.PathRequests(txPath) != txAsked || txAsked != 1 || second*2 > before {
+		t.Errorf("the second trace asked %s %d times (first: %d) and made %d requests (first: %d)",
+			txPath, srv.PathRequests(txPath)-txAsked, txAsked, second, before)
+	}
 }
 
 func mustJSON(t *testing.T, v any) []byte {

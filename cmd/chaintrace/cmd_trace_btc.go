@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -206,16 +207,15 @@ func (o *globalOptions) btcBackend(ctx context.Context, st *store.Store, p *trac
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, usagef("--esplora %q: want an http:// or https:// URL", chains.RedactURL(esploraURL))
 		}
-		flag, err := o.btcNetFlag()
+		net, err := o.btcNetwork(st, nil)
 		if err != nil {
 			return nil, err
 		}
-		net := flag
-		if net == nil {
-			net = &chaincfg.MainNetParams
-		}
 		if p.seeds, err = btcSeeds(p.seeds, net); err != nil {
 			return nil, err
+		}
+		if err := st.BindNetwork(chains.BTC, bitcoin.NetworkName(net)); err != nil {
+			return nil, usagef("--esplora with --btc-network %s: %v", net.Name, err)
 		}
 		c := esplora.New(esploraURL, esplora.Options{Net: net, Logger: o.logger, RequestsPerSecond: o.v.GetFloat64("esplora.rate")})
 		head, err := c.TipHeight(ctx)
@@ -226,7 +226,7 @@ func (o *globalOptions) btcBackend(ctx context.Context, st *store.Store, p *trac
 			return nil, err
 		}
 		return &btcBackend{
-			hist: newEsploraHistory(c), net: net, esplora: c, how: "esplora",
+			hist: newEsploraHistory(c, st), net: net, esplora: c, how: "esplora",
 			sources: []exhibit.Source{{Kind: "esplora", EndpointRedacted: c.Endpoint(), ClientVersion: "",
 				Capabilities: []string{"address-txs", "outspends", "tx"}}},
 			tip: func(ctx context.Context, n uint64) (exhibit.Tip, error) {
@@ -388,18 +388,74 @@ func recordBtcProvenance(st *store.Store, a *bitcoin.Adapter, extra []string) er
 // esploraHistory serves a utxo walk from an Esplora API. Transactions and
 // outspends are kept for the run; rows are computed from the scripts, not
 // taken from the API's address fields (esplora.Client.Rows).
+//
+// What cannot change is also kept in the store (confirmed transactions,
+// the txids of a block, the spends of outputs all spent), so a second
+// trace of the case asks the API only for what may have moved since: the
+// seeds' histories and the spends of outputs still unspent.
 type esploraHistory struct {
 	c  *esplora.Client
+	st *store.Store // nil: no cache
 	mu sync.Mutex
 	tx map[string]*tracer.UTXOTx
 	os map[string][]esplora.Outspend
 }
 
-func newEsploraHistory(c *esplora.Client) *esploraHistory {
-	return &esploraHistory{c: c, tx: map[string]*tracer.UTXOTx{}, os: map[string][]esplora.Outspend{}}
+func newEsploraHistory(c *esplora.Client, st *store.Store) *esploraHistory {
+	return &esploraHistory{c: c, st: st, tx: map[string]*tracer.UTXOTx{}, os: map[string][]esplora.Outspend{}}
 }
 
-func (h *esploraHistory) convert(ctx context.Context, tx *esplora.Tx) (*tracer.UTXOTx, error) {
+// cached reads an answer kept in the store into v.
+func (h *esploraHistory) cached(kind store.RawKind, key string, v any) (bool, error) {
+	if h.st == nil {
+		return false, nil
+	}
+	b, ok, err := h.st.GetRaw(chains.BTC, kind, []byte(key))
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("store: cached %s %s: %w", kind, key, err)
+	}
+	return true, nil
+}
+
+// keep stores an answer that cannot change.
+func (h *esploraHistory) keep(kind store.RawKind, key string, v any) error {
+	if h.st == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return h.st.PutRaw(chains.BTC, kind, []byte(key), b)
+}
+
+// txIndex is the position of txid in its block.
+func (h *esploraHistory) txIndex(ctx context.Context, blockHash, txid string) (uint32, error) {
+	var ids []string
+	ok, err := h.cached(store.RawExplorerTxids, blockHash, &ids)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		if ids, err = h.c.BlockTxids(ctx, blockHash); err != nil {
+			return 0, err
+		}
+		if err := h.keep(store.RawExplorerTxids, blockHash, ids); err != nil {
+			return 0, err
+		}
+	}
+	if i := slices.Index(ids, txid); i >= 0 {
+		return uint32(i), nil
+	}
+	return 0, fmt.Errorf("%w: %s: tx %s is not among the txids of block %s", esplora.ErrInconsistent, h.c.Endpoint(), txid, blockHash)
+}
+
+// convert turns an API transaction into the walk's, keeping it in the store
+// when it is fresh from the API.
+func (h *esploraHistory) convert(ctx context.Context, tx *esplora.Tx, fresh bool) (*tracer.UTXOTx, error) {
 	h.mu.Lock()
 	ut, ok := h.tx[tx.Txid]
 	h.mu.Unlock()
@@ -409,13 +465,18 @@ func (h *esploraHistory) convert(ctx context.Context, tx *esplora.Tx) (*tracer.U
 	if !tx.Status.Confirmed {
 		return nil, fmt.Errorf("%w: %s: tx %s is not confirmed", esplora.ErrNotFound, h.c.Endpoint(), tx.Txid)
 	}
-	idx, err := h.c.TxIndex(ctx, tx.Status.BlockHash, tx.Txid)
+	idx, err := h.txIndex(ctx, tx.Status.BlockHash, tx.Txid)
 	if err != nil {
 		return nil, err
 	}
 	rec, rows, err := h.c.Rows(tx, idx)
 	if err != nil {
 		return nil, err
+	}
+	if fresh {
+		if err := h.keep(store.RawExplorerTx, tx.Txid, tx); err != nil {
+			return nil, err
+		}
 	}
 	ut = &tracer.UTXOTx{Tx: rec, Outputs: rows, NumOutputs: len(tx.Vout)}
 	h.mu.Lock()
@@ -434,7 +495,7 @@ func (h *esploraHistory) AddressOutputs(ctx context.Context, addr string, from, 
 		if tx.Status.BlockHeight > to {
 			return nil
 		}
-		ut, err := h.convert(ctx, tx)
+		ut, err := h.convert(ctx, tx, true)
 		if err != nil {
 			return err
 		}
@@ -466,8 +527,23 @@ func (h *esploraHistory) Spender(ctx context.Context, txid string, vout uint32, 
 	h.mu.Unlock()
 	if !ok {
 		var err error
+		if ok, err = h.cached(store.RawExplorerOutspends, txid, &os); err != nil {
+			return "", false, err
+		}
+	}
+	if !ok {
+		var err error
 		if os, err = h.c.Outspends(ctx, txid); err != nil {
 			return "", false, err
+		}
+		final := true
+		for _, o := range os {
+			final = final && o.Spent && o.Status != nil && o.Status.Confirmed
+		}
+		if final {
+			if err := h.keep(store.RawExplorerOutspends, txid, os); err != nil {
+				return "", false, err
+			}
 		}
 		h.mu.Lock()
 		h.os[txid] = os
@@ -490,6 +566,12 @@ func (h *esploraHistory) Tx(ctx context.Context, txid string) (*tracer.UTXOTx, e
 	if ok {
 		return ut, nil
 	}
+	tx := new(esplora.Tx)
+	if ok, err := h.cached(store.RawExplorerTx, txid, tx); err != nil {
+		return nil, err
+	} else if ok {
+		return h.convert(ctx, tx, false)
+	}
 	tx, err := h.c.Tx(ctx, txid)
 	if err != nil {
 		if errors.Is(err, esplora.ErrNotFound) {
@@ -497,5 +579,5 @@ func (h *esploraHistory) Tx(ctx context.Context, txid string) (*tracer.UTXOTx, e
 		}
 		return nil, err
 	}
-	return h.convert(ctx, tx)
+	return h.convert(ctx, tx, true)
 }
