@@ -1,6 +1,8 @@
 package heuristics
 
 import (
+	"fmt"
+
 	"github.com/chaintrace/chaintrace/exhibit"
 )
 
@@ -46,7 +48,7 @@ func clampConfidence(c int) int {
 }
 
 // Info names a heuristic as method.heuristics records it. Params holds the
-// parameters the heuristic ran with, keyed as in the configuration; values
+// parameters the heuristic ran with (snake_case keys); values
 // are strings, integers or booleans, never floating-point numbers (the
 // exhibit's digest cannot represent them): a ratio is a decimal string and
 // an amount is in base units.
@@ -72,4 +74,101 @@ func (i Info) Exhibit() (exhibit.Heuristic, error) {
 // Heuristic is anything that can name itself for method.heuristics.
 type Heuristic interface {
 	Info() Info
+}
+
+// Config switches each heuristic on or off and sets its parameters: the
+// "heuristics" section of the configuration (kebab-case keys, as every
+// other key; method.heuristics writes the same parameters in snake_case).
+type Config struct {
+	Change    ChangeConfig     `mapstructure:"change"`
+	CoinJoin  CoinJoinDetector `mapstructure:"coinjoin"`
+	PeelChain PeelChain        `mapstructure:"peel-chain"`
+}
+
+// ChangeConfig holds the change-output heuristics.
+type ChangeConfig struct {
+	AddressReuse   AddressReuse   `mapstructure:"address-reuse"`
+	AddressType    AddressType    `mapstructure:"address-type"`
+	OptimalChange  OptimalChange  `mapstructure:"optimal-change"`
+	RoundAmount    RoundAmount    `mapstructure:"round-amount"`
+	FreshAddress   FreshAddress   `mapstructure:"fresh-address"`
+	PeelChainShape PeelChainShape `mapstructure:"peel-chain-shape"`
+	Locktime       Locktime       `mapstructure:"locktime"`
+}
+
+// DefaultConfig turns on DESIGN.md's heuristics with their documented
+// parameters; locktime, which DESIGN.md does not list, is off.
+func DefaultConfig() Config {
+	return Config{
+		Change: ChangeConfig{
+			AddressReuse:   AddressReuse{Enabled: true},
+			AddressType:    AddressType{Enabled: true},
+			OptimalChange:  OptimalChange{Enabled: true},
+			RoundAmount:    RoundAmount{Enabled: true, Digits: 6},
+			FreshAddress:   FreshAddress{Enabled: true},
+			PeelChainShape: PeelChainShape{Enabled: true, UnspentIsCandidate: true},
+			Locktime:       Locktime{Enabled: false},
+		},
+		CoinJoin:  *DefaultCoinJoinDetector(),
+		PeelChain: DefaultPeelChain(),
+	}
+}
+
+// Validate checks the parameters of the enabled heuristics.
+func (c Config) Validate() error {
+	ch := c.Change
+	if ch.RoundAmount.Enabled && (ch.RoundAmount.Digits < 1 || ch.RoundAmount.Digits > 15) {
+		return fmt.Errorf("heuristics.change.round-amount.digits: %d is not in 1..15", ch.RoundAmount.Digits)
+	}
+	w := c.CoinJoin.Whirlpool
+	if w.Enabled && (w.MinInputs < 2 || w.MaxInputs < w.MinInputs || len(w.Pools) == 0) {
+		return fmt.Errorf("heuristics.coinjoin.whirlpool: want 2 <= min-inputs <= max-inputs and at least one pool")
+	}
+	if c.CoinJoin.Wasabi1.Enabled && c.CoinJoin.Wasabi1.MinEqualOutputs < 2 {
+		return fmt.Errorf("heuristics.coinjoin.wasabi1.min-equal-outputs: %d is below 2", c.CoinJoin.Wasabi1.MinEqualOutputs)
+	}
+	if p := c.CoinJoin.Wasabi2.MinStandardPercent; c.CoinJoin.Wasabi2.Enabled && (p < 0 || p > 99) {
+		return fmt.Errorf("heuristics.coinjoin.wasabi2.min-standard-percent: %d is not in 0..99", p)
+	}
+	if c.CoinJoin.JoinMarket.Enabled && c.CoinJoin.JoinMarket.MinParticipants < 2 {
+		return fmt.Errorf("heuristics.coinjoin.joinmarket.min-participants: %d is below 2", c.CoinJoin.JoinMarket.MinParticipants)
+	}
+	if c.PeelChain.Enabled && (c.PeelChain.MinLength < 2 || c.PeelChain.MaxLength < c.PeelChain.MinLength) {
+		return fmt.Errorf("heuristics.peel-chain: want 2 <= min-length <= max-length")
+	}
+	return nil
+}
+
+// ChangeDetector is the change detector the configuration describes. The
+// peel-chain-shape heuristic uses the peel-chain section's run rule, and
+// CoinJoins (by the coinjoin section) are skipped.
+func (c Config) ChangeDetector() *ChangeDetector {
+	ch := c.Change
+	d := &ChangeDetector{CoinJoin: &c.CoinJoin}
+	add := func(on bool, h ChangeHeuristic) {
+		if on {
+			d.Heuristics = append(d.Heuristics, h)
+		}
+	}
+	add(ch.AddressReuse.Enabled, ch.AddressReuse)
+	add(ch.AddressType.Enabled, ch.AddressType)
+	add(ch.OptimalChange.Enabled, ch.OptimalChange)
+	add(ch.RoundAmount.Enabled, ch.RoundAmount)
+	add(ch.FreshAddress.Enabled, ch.FreshAddress)
+	shape := ch.PeelChainShape
+	shape.Peel = c.PeelChain
+	add(shape.Enabled, shape)
+	add(ch.Locktime.Enabled, ch.Locktime)
+	return d
+}
+
+// Infos names every enabled heuristic, for method.heuristics: the change
+// heuristics, then the CoinJoin detectors, then the peel-chain detector.
+func (c Config) Infos() []Info {
+	out := c.ChangeDetector().Infos()
+	out = append(out, c.CoinJoin.Infos()...)
+	if c.PeelChain.Enabled {
+		out = append(out, c.PeelChain.Info())
+	}
+	return out
 }

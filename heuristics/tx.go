@@ -214,12 +214,12 @@ func ScriptTypeOf(pkScript []byte) ScriptType {
 	return TypeNonStandard
 }
 
-// AddressType infers the script type from a display address, for sources
+// TypeOfAddress infers the script type from a display address, for sources
 // that give addresses but not scripts (the index's chains.Tx). It cannot
 // tell a pay-to-pubkey output from P2PKH (both display as the P2PKH
 // address), nor bare multisig from other non-standard scripts ("script:"
 // addresses are all TypeNonStandard).
-func AddressType(address string) ScriptType {
+func TypeOfAddress(address string) ScriptType {
 	if address == "" {
 		return TypeUnknown
 	}
@@ -273,7 +273,7 @@ func FromChains(tx chains.Tx, outputs []chains.Transfer, numOutputs int) (*Tx, e
 			PrevTxID: strings.ToLower(in.TxID),
 			PrevVout: in.Vout,
 			Address:  in.Address,
-			Type:     AddressType(in.Address),
+			Type:     TypeOfAddress(in.Address),
 			Value:    v,
 		})
 	}
@@ -295,7 +295,7 @@ func FromChains(tx chains.Tx, outputs []chains.Transfer, numOutputs int) (*Tx, e
 		if err != nil {
 			return nil, fmt.Errorf("output %d of %s: %w", r.Ordinal, t.TxID, err)
 		}
-		t.Outputs[r.Ordinal] = Output{Index: r.Ordinal, Address: r.To, Type: AddressType(r.To), Value: v}
+		t.Outputs[r.Ordinal] = Output{Index: r.Ordinal, Address: r.To, Type: TypeOfAddress(r.To), Value: v}
 	}
 	return t, nil
 }
