@@ -260,7 +260,6 @@ func unique(t *testing.T, h ChangeHeuristic, c *blockSciChain, tx *Tx) []uint32 
 	return []uint32{v}
 }
 
-
 func peelShape(unspent bool) PeelChainShape {
 	return PeelChainShape{Enabled: true, UnspentIsCandidate: unspent, Peel: DefaultPeelChain()}
 }

@@ -160,18 +160,30 @@ func StandardDenominations(min int64) []int64 {
 	return out
 }
 
+// IsStandardDenomination reports whether v is one of
+// StandardDenominations(min), without listing them.
+func IsStandardDenomination(v, min int64) bool {
+	if v < min || v < 1 || v > maxSatoshi {
+		return false
+	}
+	powerOf := func(x, base int64) bool {
+		for x%base == 0 {
+			x /= base
+		}
+		return x == 1
+	}
+	return powerOf(v, 2) || powerOf(v, 3) || v%2 == 0 && powerOf(v/2, 3) ||
+		powerOf(v, 10) || v%2 == 0 && powerOf(v/2, 10) || v%5 == 0 && powerOf(v/5, 10)
+}
+
 func (w Wasabi2) match(tx *Tx) *CoinJoinMatch {
 	if tx.Coinbase || len(tx.Inputs) < w.MinInputs || len(tx.Outputs) == 0 {
 		return nil
 	}
-	std := map[int64]bool{}
-	for _, v := range StandardDenominations(w.MinDenomination) {
-		std[v] = true
-	}
 	var mixed []uint32
 	counts := map[int64]int{}
 	for _, o := range tx.Outputs {
-		if std[o.Value] {
+		if IsStandardDenomination(o.Value, w.MinDenomination) {
 			mixed = append(mixed, o.Index)
 			counts[o.Value]++
 		}
