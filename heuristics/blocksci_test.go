@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -471,8 +472,9 @@ func TestBlockSciCoinJoin(t *testing.T) {
 		})
 	}
 	// Not asserted by BlockSci: chaintrace's own claim that nothing else on
-	// the chain is a CoinJoin (taint-check-tx, six equal outputs from three
-	// inputs, is not: six equal outputs need six participants).
+	// the chain is a CoinJoin. taint-check-tx (three inputs, six equal
+	// outputs) is not: three participants would pay the mixed value three
+	// times, not six.
 	t.Run("chaintrace/only_simple-coinjoin-tx", func(t *testing.T) {
 		want := c.str(t, "simple-coinjoin-tx")
 		for _, tx := range c.chain.Txs() {
@@ -569,4 +571,91 @@ func TestBlockSciClusteringSkipRule(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("merge-final-tx inputs %v, output.json %v", got, want)
 	}
+}
+
+var updateBlockSciGolden = flag.Bool("update-blocksci-findings", false,
+	"rewrite testdata/blocksci_findings.golden from the current heuristics")
+
+// TestBlockSciFindingsGolden records every finding the default
+// configuration draws on BlockSci's chain (change outputs, CoinJoins, peel
+// chains), one JSON line each, so that any change in behaviour beyond the
+// cases BlockSci asserts shows up in review. Refresh with
+// -update-blocksci-findings.
+func TestBlockSciFindingsGolden(t *testing.T) {
+	c := loadBlockSci(t)
+	ctx := context.Background()
+	cfg := DefaultConfig()
+	change := cfg.ChangeDetector()
+	type line struct {
+		Heuristic string `json:"heuristic"`
+		Version   string `json:"version"`
+		Finding
+	}
+	var b strings.Builder
+	emit := func(f *Finding) {
+		js, err := json.Marshal(line{Heuristic: f.Heuristic, Version: f.Version, Finding: *f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(js)
+		b.WriteByte('\n')
+	}
+	for _, tx := range c.chain.Txs() {
+		r, err := change.Detect(ctx, c.chain, tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Finding != nil {
+			emit(r.Finding)
+		}
+		if f := cfg.CoinJoin.Detect(tx); f != nil {
+			emit(f)
+		}
+	}
+	peels, err := cfg.PeelChain.Scan(ctx, c.chain, c.chain.Txs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range peels {
+		emit(&peels[i])
+	}
+	path := filepath.Join("testdata", "blocksci_findings.golden")
+	if *updateBlockSciGolden {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (create it with -update-blocksci-findings)", err)
+	}
+	if got := b.String(); got != string(want) {
+		t.Errorf("findings differ from %s (review, then refresh with -update-blocksci-findings):\n%s", path, lineDiff(string(want), got))
+	}
+}
+
+// lineDiff lists the lines only one side has.
+func lineDiff(want, got string) string {
+	w, g := map[string]bool{}, map[string]bool{}
+	for _, l := range strings.Split(want, "\n") {
+		w[l] = true
+	}
+	for _, l := range strings.Split(got, "\n") {
+		g[l] = true
+	}
+	var out strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if !g[l] {
+			out.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if !w[l] {
+			out.WriteString("+ " + l + "\n")
+		}
+	}
+	return out.String()
 }
