@@ -17,7 +17,7 @@ var (
 	// ErrUnknownFormat: the file is none of the formats Load recognises.
 	ErrUnknownFormat = errors.New("unknown label file format")
 	// ErrUnsupportedFormat: the format was recognised but no loader is
-	// registered for it (e.g. OFAC SDN before its importer exists).
+	// registered for it (see Register).
 	ErrUnsupportedFormat = errors.New("label file format has no loader")
 	// ErrMissingAddress: a tag or row has no (or an empty) address.
 	ErrMissingAddress = errors.New("missing address")

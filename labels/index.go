@@ -85,13 +85,26 @@ func sortLabels(ls []Label) {
 	})
 }
 
+// chainCode maps a chain name to the code the index keys it under: the
+// NormalizeChain code, or else, for a chain the index holds labels for under
+// its own lower-case name (OFAC currency tags such as "xmr" or "dash", see
+// ofac.go), that name.
+func (ix *Index) chainCode(chain string) (string, bool) {
+	if c, ok := NormalizeChain(chain); ok {
+		return c, true
+	}
+	c := strings.ToLower(strings.TrimSpace(chain))
+	return c, ix.chains[c]
+}
+
 // Lookup returns the labels of an address on a chain ("eth", "ETH",
-// "bitcoin", ... are accepted), in deterministic order (set name, label,
+// "bitcoin", ... are accepted, and any other chain the index holds labels
+// for, by its lower-case name), in deterministic order (set name, label,
 // category). Eth addresses match case-insensitively (checksummed, lower or
 // upper case); bech32 addresses too; other addresses exactly. The result is
 // a copy; nil when nothing is known.
 func (ix *Index) Lookup(chain, address string) []Label {
-	c, ok := NormalizeChain(chain)
+	c, ok := ix.chainCode(chain)
 	if !ok {
 		return nil
 	}
@@ -129,7 +142,7 @@ func (ix *Index) IsStop(chain, addr string, categories []string) (Label, bool) {
 	for _, c := range categories {
 		want[NormalizeCategory(c)] = true
 	}
-	c, ok := NormalizeChain(chain)
+	c, ok := ix.chainCode(chain)
 	if !ok {
 		return Label{}, false
 	}

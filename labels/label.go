@@ -9,11 +9,14 @@
 //     tags is inherited by each tag unless the tag sets the key itself.
 //   - CSV with header `chain,address,label,category,source` (CONTRACT), plus
 //     a documented column mapping for other headers (see csv.go).
-//   - OFAC SDN XML (sdn.xml, sdn_advanced.xml): recognised, its loader is
-//     registered by a later package/file through Register.
+//   - OFAC SDN XML, sdn.xml and sdn_advanced.xml: every "Digital Currency
+//     Address - TAG" becomes a label named after its entry, category
+//     "sanctioned", source "OFAC SDN (PROGRAMS)" (see ofac.go for the chain
+//     of each TAG and how duplicates are kept).
 //
-// Files may be bzip2- or gzip-compressed; the SHA-256 of a Set is always the
-// digest of the file bytes as stored on disk.
+// Files may be bzip2- or gzip-compressed (recognised by their magic bytes,
+// not their names); the SHA-256 of a Set is always the digest of the file
+// bytes as stored on disk.
 package labels
 
 import (
@@ -27,7 +30,9 @@ import (
 // Label is one attribution of one address, as read from a label file.
 // Fields are plain values so that it serialises as is (JSON keys snake_case).
 type Label struct {
-	// Chain is the normalised chain code: "eth", "btc", "ltc", "bch", "zec", "trx".
+	// Chain is the normalised chain code: "eth", "btc", "ltc", "bch", "zec",
+	// "trx"; OFAC labels may also carry the lower-case name of a currency
+	// chaintrace has no code for ("xmr", "dash", ...; see OFACChain).
 	Chain string `json:"chain"`
 	// Address is the address exactly as written in the file (trimmed).
 	Address string `json:"address"`
@@ -103,8 +108,7 @@ func (s *Set) Info() SetInfo {
 // Format identifies a label file format.
 type Format int
 
-// Known formats. OFAC SDN formats are detected; their loaders are
-// registered later through Register.
+// Known formats, each with its loader registered in an init function.
 const (
 	FormatUnknown      Format = iota
 	FormatTagPack             // GraphSense TagPack YAML

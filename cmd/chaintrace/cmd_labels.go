@@ -24,8 +24,23 @@ exhibit names every set used.`,
 	cmd.AddCommand(
 		&cobra.Command{
 			Use:   "import FILE...",
-			Short: "Import label files (GraphSense TagPack YAML, CSV) into the store",
-			Args:  cobra.MinimumNArgs(1),
+			Short: "Import label files (GraphSense TagPack YAML, CSV, OFAC SDN XML) into the store",
+			Long: `Import label files into the store. The format is recognised from the content
+(compression too, whatever the file is called):
+
+  - GraphSense TagPack YAML;
+  - CSV with the header chain,address,label,category,source;
+  - OFAC SDN XML, sdn.xml or sdn_advanced.xml, plain or .bz2/.gz: every
+    "Digital Currency Address - TAG" becomes a label named after its entry
+    (e.g. LAZARUS GROUP), category sanctioned, source "OFAC SDN (PROGRAMS)".
+    0x addresses are eth whatever the TAG (one key on every EVM chain), XBT
+    is btc, and currencies chaintrace has no chain code for keep their tag
+    in lower case (xmr, dash, ...), so that "labels show" finds them.
+
+A file that cannot be parsed imports nothing (exit 2, one line naming the
+file and line). Importing the real sdn_advanced.xml.bz2 takes some seconds:
+import it once, and every trace on the store uses it.`,
+			Args: cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return runLabelsImport(opts, args)
 			},
@@ -164,9 +179,9 @@ func runLabelsShow(opts *globalOptions, addr string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(opts.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "label\tcategory\tsource\tset\t")
+	fmt.Fprintln(tw, "chain\tlabel\tcategory\tsource\tset\t")
 	for _, l := range found {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", l.Label, l.Category, l.Source, l.LabelSet)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", l.Chain, l.Label, l.Category, l.Source, l.LabelSet)
 	}
 	return tw.Flush()
 }
