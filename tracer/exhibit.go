@@ -80,6 +80,16 @@ func BuildExhibit(res *Result, info ExhibitInfo) (*exhibit.Exhibit, error) {
 			TaintOut: map[string]string{a: rc.TaintOut.String()},
 		})
 	}
+	for _, h := range res.Heuristics {
+		eh, err := h.Exhibit()
+		if err != nil {
+			return nil, fmt.Errorf("heuristic %s: %w", h.Name, err)
+		}
+		e.Method.Heuristics = append(e.Method.Heuristics, eh)
+	}
+	for _, f := range res.Findings {
+		e.Findings = append(e.Findings, f.Exhibit())
+	}
 	if err := exhibit.Seal(e); err != nil {
 		return nil, fmt.Errorf("sealing the exhibit: %w", err)
 	}

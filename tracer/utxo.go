@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/heuristics"
 )
 
 // UTXOHistory is the chain data a walk on a utxo chain reads. The store
@@ -138,6 +140,7 @@ func (h *txHeap) Pop() any {
 }
 
 type utxoWalker struct {
+	done   []*heuristics.Tx // the transactions passed through, for the peel-chain scan
 	ctx    context.Context
 	h      UTXOHistory
 	lb     Labels
@@ -192,7 +195,7 @@ func TraceUTXO(ctx context.Context, h UTXOHistory, lb Labels, cfg Config) (*Resu
 		}
 		w.progress(p.tx.Tx.BlockNumber)
 	}
-	return w.finishUTXO(), nil
+	return w.finishUTXO()
 }
 
 func (w *utxoWalker) progress(block uint64) {
@@ -360,6 +363,30 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	if tainted == 0 {
 		return nil // queued for an output the walk then stopped following
 	}
+	var ht *heuristics.Tx
+	if w.cfg.CoinJoin != nil || w.cfg.PeelChain != nil {
+		var err error
+		if ht, err = heuristics.FromChains(*rec, tx.Outputs, tx.NumOutputs); err != nil {
+			return fmt.Errorf("transaction %s: %w", rec.Hash, err)
+		}
+	}
+	if w.cfg.CoinJoin != nil {
+		if f := w.cfg.CoinJoin.Detect(ht); f != nil {
+			// A boundary: the taint entered a CoinJoin and is not followed
+			// through it; the transactions that brought it are evidence.
+			for i, in := range rec.Inputs {
+				if ins[i].Taint.Sign() > 0 && !slices.Contains(f.Evidence, in.TxID) {
+					f.Evidence = append(f.Evidence, in.TxID)
+				}
+			}
+			w.res.Findings = append(w.res.Findings, *f)
+			w.cfg.Logger.Info("coinjoin: the trace stops here", "tx", rec.Hash, "heuristic", f.Heuristic)
+			return nil
+		}
+	}
+	if ht != nil {
+		w.done = append(w.done, ht)
+	}
 	outs := make([]*big.Int, tx.NumOutputs)
 	for i := range outs {
 		outs[i] = new(big.Int)
@@ -412,7 +439,18 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	return nil
 }
 
-func (w *utxoWalker) finishUTXO() *Result {
+func (w *utxoWalker) finishUTXO() (*Result, error) {
+	if w.cfg.CoinJoin != nil {
+		w.res.Heuristics = append(w.res.Heuristics, w.cfg.CoinJoin.Infos()...)
+	}
+	if w.cfg.PeelChain != nil && w.cfg.PeelChain.Enabled {
+		w.res.Heuristics = append(w.res.Heuristics, w.cfg.PeelChain.Info())
+		fs, err := w.cfg.PeelChain.Scan(w.ctx, heuristics.NewMemChain(w.done), w.done)
+		if err != nil {
+			return nil, fmt.Errorf("peel chains: %w", err)
+		}
+		w.res.Findings = append(w.res.Findings, fs...)
+	}
 	fw := &walker{nodes: w.nodes, ends: w.ends, res: w.res}
-	return fw.finish()
+	return fw.finish(), nil
 }

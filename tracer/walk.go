@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/heuristics"
 )
 
 // History is the chain data the walk reads. The store (filled from a node
@@ -45,6 +46,12 @@ type Config struct {
 	Logger      *slog.Logger
 	// Progress, if set, is called now and then with the walk's state.
 	Progress func(Progress)
+	// CoinJoin, if set, makes every CoinJoin a utxo walk reaches a
+	// boundary: a coinjoin finding, and no taint followed through it.
+	CoinJoin *heuristics.CoinJoinDetector
+	// PeelChain, if set, reports the peel chains among the transactions a
+	// utxo walk passed through.
+	PeelChain *heuristics.PeelChain
 }
 
 // Progress reports a walk's state.
@@ -86,6 +93,9 @@ type Result struct {
 	// Reconciliation has one entry per transaction a utxo walk passed
 	// through, in chain order.
 	Reconciliation []TxReconciliation
+	// Heuristics are the heuristics that ran; Findings what they found.
+	Heuristics []heuristics.Info
+	Findings   []heuristics.Finding
 }
 
 // ErrNoActivity means no seed moved anything in the window.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -287,6 +288,37 @@ func checkBtcTruth(t *testing.T, e *exhibit.Exhibit, truth *btcscenario.Truth) {
 			t.Errorf("the consolidation with a clean coin: taint out %s of %s", rc.TaintOut["BTC"], rc.ValueOut["BTC"])
 		}
 	}
+	// Findings: the CoinJoin the trace stopped at, with the transaction
+	// that brought the taint in, and the peel chain with every hop.
+	var coinjoin, peel *exhibit.Finding
+	for i, f := range e.Findings {
+		switch f.Kind {
+		case "coinjoin":
+			coinjoin = &e.Findings[i]
+		case "peel_chain":
+			if peel != nil {
+				t.Errorf("a second peel chain: %+v", f)
+			}
+			peel = &e.Findings[i]
+		default:
+			t.Errorf("unexpected finding %+v", f)
+		}
+	}
+	if coinjoin == nil || coinjoin.Subject != truth.CoinJoin || !slices.Contains(coinjoin.Evidence, truth.CoinJoin) ||
+		!slices.Contains(coinjoin.Evidence, truth.CoinJoinFeeders[0]) || coinjoin.Confidence < 50 {
+		t.Errorf("coinjoin finding %+v, want subject %s with %s as evidence", coinjoin, truth.CoinJoin, truth.CoinJoinFeeders[0])
+	}
+	if peel == nil || !slices.Equal(peel.Evidence, truth.PeelTxs) || peel.Subject != truth.PeelTxs[0] {
+		t.Errorf("peel chain finding %+v, want the %d peel transactions", peel, len(truth.PeelTxs))
+	}
+	var names []string
+	for _, h := range e.Method.Heuristics {
+		names = append(names, h.Name+"/"+h.Version)
+	}
+	if !slices.Contains(names, "coinjoin_whirlpool/1") || !slices.Contains(names, "peel_chain/1") {
+		t.Errorf("method.heuristics %v", names)
+	}
+
 	// Endpoints: the two exchanges, with what was paid to them.
 	var eps []string
 	for _, ep := range e.Endpoints {

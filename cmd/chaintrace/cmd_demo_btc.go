@@ -65,6 +65,14 @@ func runDemoBtc(ctx context.Context, opts *globalOptions, out string) error {
 	}
 	fmt.Fprintf(w, "traced %d outputs over %d hops through %d transactions (each reconciled); %d addresses reached; taint model %s\n",
 		len(e.Transfers), maxHop, len(e.Reconciliation), len(e.Addresses), e.Method.TaintModel)
+	for _, f := range e.Findings {
+		switch f.Kind {
+		case "coinjoin":
+			fmt.Fprintf(w, "finding: a CoinJoin at %s (confidence %d%%): the trace stops there\n", f.Subject, f.Confidence)
+		case "peel_chain":
+			fmt.Fprintf(w, "finding: a peel chain of %d transactions from %s (confidence %d%%)\n", len(f.Evidence), f.Subject, f.Confidence)
+		}
+	}
 	fmt.Fprintln(w, "\nwhere the stolen coins went (satoshi):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "endpoint\tcategory\treceived\tof which stolen (haircut)\tscript says\t")

@@ -17,6 +17,7 @@ import (
 	"github.com/chaintrace/chaintrace/chains/bitcoin"
 	"github.com/chaintrace/chaintrace/chains/esplora"
 	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/heuristics"
 	"github.com/chaintrace/chaintrace/indexer"
 	"github.com/chaintrace/chaintrace/store"
 	"github.com/chaintrace/chaintrace/tracer"
@@ -143,8 +144,10 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, start
 	}
 	opts.logger.Info("bitcoin history", "source", b.how, "network", b.net.Name, "from", p.from, "to", p.to)
 	pp := newProgressPrinter(opts.stderr)
+	peel := heuristics.DefaultPeelChain()
 	cfg := tracer.Config{Seeds: p.seeds, Model: p.model, MaxHops: p.maxHops, MinValue: p.minValue,
 		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetBTC, Logger: opts.logger,
+		CoinJoin: heuristics.DefaultCoinJoinDetector(), PeelChain: &peel,
 		Progress: func(pr tracer.Progress) {
 			pp.Status(fmt.Sprintf("tracing: block %d, %d addresses, %d transfers", pr.Block, pr.Addresses, pr.Transfers))
 		}}

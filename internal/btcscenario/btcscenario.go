@@ -48,6 +48,14 @@ func (o *Options) defaults() {
 	}
 }
 
+// The CoinJoin: Whirlpool's 0.05 BTC pool, five participants, each input
+// the pool's denomination plus a share of the fee.
+const (
+	whirlpoolSize  = 5
+	whirlpoolPool  = 5_000_000
+	whirlpoolInput = 5_000_600
+)
+
 // Key names of the case's parties.
 const (
 	Thief     = "thief"
@@ -101,6 +109,11 @@ type Truth struct {
 	// Mixed are the transactions whose outputs carry only a share of
 	// taint: the consolidation and what spends its output.
 	Mixed map[string]bool
+	// CoinJoin is the Whirlpool-shaped CoinJoin the fourth fanned-out part
+	// enters: a boundary, not followed; CoinJoinFeeders are the downstream
+	// transactions whose outputs it spends.
+	CoinJoin        string
+	CoinJoinFeeders []string
 	// HaircutB is exchange B's taint under haircut, worked out here by
 	// plain rational arithmetic: the consolidation's tainted share, floored,
 	// carried through the deposit, floored.
@@ -192,12 +205,16 @@ func Play(n *btcnode.Node, opts Options) (*Truth, error) {
 		noiseOuts = append(noiseOuts, btcnode.To(fmt.Sprintf("holder-%d", i), btcnode.ScriptType(i%2), 100_000_000))
 	}
 	noiseOuts = append(noiseOuts, btcnode.To("clean", btcnode.P2PKH, 50_000_000))
+	for k := 1; k < whirlpoolSize; k++ { // the other CoinJoin participants
+		noiseOuts = append(noiseOuts, btcnode.To(fmt.Sprintf("whirlpool-peer-%d", k), btcnode.P2WPKH, whirlpoolInput))
+	}
 	held, err := n.FundKeys(noiseOuts...)
 	if err != nil {
 		return nil, fmt.Errorf("funding the other holders: %w", err)
 	}
 	p.noise = held[:4]
 	cleanCoin := held[4]
+	peers := held[5:]
 
 	// The peel chain: each hop peels a small payment off and passes the
 	// rest to a fresh address; the order of the two outputs alternates.
@@ -242,6 +259,28 @@ func Play(n *btcnode.Node, opts Options) (*Truth, error) {
 	if err := p.mine(); err != nil {
 		return nil, err
 	}
+	// Part four goes into a Whirlpool-shaped CoinJoin: a premix output of
+	// the pool's size plus its fee share, mixed with four other
+	// participants' into five equal outputs. The trace stops there.
+	premix, err := p.spend(fanned[3:4], []btcnode.Output{btcnode.To("premix", btcnode.P2WPKH, whirlpoolInput),
+		btcnode.To("premix-change", btcnode.P2WPKH, fanned[3].Value-whirlpoolInput-5_000)}, 5_000)
+	if err != nil {
+		return nil, fmt.Errorf("premix: %w", err)
+	}
+	if err := p.mine(); err != nil {
+		return nil, err
+	}
+	var mixOuts []btcnode.Output
+	for k := 0; k < whirlpoolSize; k++ {
+		mixOuts = append(mixOuts, btcnode.To(fmt.Sprintf("whirlpool-out-%d", k), btcnode.P2WPKH, whirlpoolPool))
+	}
+	mix, err := n.Spend(append([]btcnode.Coin{premix[0]}, peers...), mixOuts, int64(whirlpoolSize)*(whirlpoolInput-whirlpoolPool))
+	if err != nil {
+		return nil, fmt.Errorf("coinjoin: %w", err)
+	}
+	t.CoinJoin = mix.TxHash().String()
+	t.CoinJoinFeeders = []string{premix[0].OutPoint.Hash.String()}
+
 	// A consolidation of three parts with a clean coin, then the deposit.
 	in := []btcnode.Coin{fanned[0], fanned[1], cleanCoin, fanned[2]}
 	var sum int64
