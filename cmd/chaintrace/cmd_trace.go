@@ -60,7 +60,7 @@ after the window is indexed (Bitcoin Core), the store alone, or --esplora.`,
 	f.String("taint", "haircut", "taint model: haircut or poison (fifo, lifo, tiho are coming)")
 	f.Int("max-hops", 10, "stop after this many hops from a seed")
 	f.String("min-value", "0", "ignore transfers below this amount, in the asset's base units")
-	f.StringArray("labels", nil, "label file for this trace: GraphSense TagPack YAML or CSV (repeatable)")
+	f.StringArray("labels", nil, "label file for this trace: GraphSense TagPack YAML, CSV, or OFAC sdn.xml / sdn_advanced.xml (plain or .bz2) (repeatable)")
 	f.StringSlice("stop-categories", labels.DefaultStopCategories, "label categories where the trace stops")
 	f.String("out", "-", "exhibit path; - writes to standard output")
 	f.String("format", "json", "output format: json (the exhibit), csv, dot")
