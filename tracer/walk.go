@@ -52,6 +52,10 @@ type Config struct {
 	// PeelChain, if set, reports the peel chains among the transactions a
 	// utxo walk passed through.
 	PeelChain *heuristics.PeelChain
+	// Deposit, if set, checks on an account chain every address the trace
+	// saw pay an exchange: a deposit address of that exchange is a
+	// deposit_address finding (the exchange stays the endpoint).
+	Deposit *heuristics.DepositAddress
 }
 
 // Progress reports a walk's state.
@@ -211,7 +215,57 @@ func Trace(ctx context.Context, h History, lb Labels, cfg Config) (*Result, erro
 		}
 		w.progress(e.at.block)
 	}
+	if cfg.Deposit != nil && cfg.Deposit.Enabled {
+		if err := w.deposits(); err != nil {
+			return nil, err
+		}
+	}
 	return w.finish(), nil
+}
+
+// deposits runs the deposit-address heuristic on every address the trace
+// saw pay an exchange endpoint.
+func (w *walker) deposits() error {
+	w.res.Heuristics = append(w.res.Heuristics, w.cfg.Deposit.Info())
+	exchange := func(addr string) (string, bool) {
+		label, cat, ok := w.stop(addr)
+		return label, ok && cat == "exchange"
+	}
+	checked := map[string]bool{}
+	for _, r := range w.res.Rows {
+		to := w.nodes[r.To]
+		d := r.From[0]
+		if to == nil || !to.r.Stop || to.r.Category != "exchange" || checked[d] {
+			continue
+		}
+		checked[d] = true
+		if n := w.nodes[d]; n == nil || n.source || n.r.Stop {
+			continue
+		}
+		var flows []heuristics.Flow
+		err := w.h.AddressTransfers(w.ctx, d, w.cfg.FromBlock, w.cfg.ToBlock, func(t *chains.Transfer) error {
+			flows = append(flows, heuristics.Flow{Block: t.BlockNumber, TxHash: t.TxHash, From: t.From[0], To: t.To, Asset: t.Asset, Amount: t.Amount})
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("deposit check of %s: %w", d, err)
+		}
+		fees := new(big.Int)
+		err = w.h.SentTxs(w.ctx, d, w.cfg.FromBlock, w.cfg.ToBlock, func(tx *chains.Tx) error {
+			if tx.Fee != nil {
+				fees.Add(fees, tx.Fee)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("deposit check of %s: %w", d, err)
+		}
+		if dep := w.cfg.Deposit.Detect(d, flows, fees, w.cfg.NativeAsset, exchange); dep != nil {
+			w.res.Findings = append(w.res.Findings, dep.Finding)
+		}
+	}
+	sort.SliceStable(w.res.Findings, func(i, j int) bool { return w.res.Findings[i].Subject < w.res.Findings[j].Subject })
+	return nil
 }
 
 func (w *walker) progress(block uint64) {

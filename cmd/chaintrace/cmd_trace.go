@@ -18,6 +18,7 @@ import (
 	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/chains/ethereum"
 	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/heuristics"
 	"github.com/chaintrace/chaintrace/indexer"
 	"github.com/chaintrace/chaintrace/internal/atomicfile"
 	"github.com/chaintrace/chaintrace/labels"
@@ -338,8 +339,9 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 		}
 		opts.logger.Info("history", "backends", strings.Join(backends, ","))
 	}
+	deposit := heuristics.DefaultDepositAddress()
 	cfg := tracer.Config{Seeds: p.seeds, Model: p.model, MaxHops: p.maxHops, MinValue: p.minValue,
-		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetETH, Logger: opts.logger}
+		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetETH, Logger: opts.logger, Deposit: &deposit}
 	res, err := tracer.Trace(ctx, hist, stopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops}, cfg)
 	if errors.Is(err, tracer.ErrNoActivity) {
 		return usagef("%v: check the seed and --from-block", err)
