@@ -16,7 +16,9 @@ func TestDepositAddress(t *testing.T) {
 		}
 		return "", false
 	}
-	in := func(b uint64, amt *big.Int) Flow { return Flow{Block: b, TxHash: "in", From: "cust", To: "dep", Asset: "ETH", Amount: amt} }
+	in := func(b uint64, amt *big.Int) Flow {
+		return Flow{Block: b, TxHash: "in", From: "cust", To: "dep", Asset: "ETH", Amount: amt}
+	}
 	out := func(b uint64, to string, amt *big.Int) Flow {
 		return Flow{Block: b, TxHash: "sweep" + to, From: "dep", To: to, Asset: "ETH", Amount: amt}
 	}
