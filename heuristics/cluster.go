@@ -41,10 +41,12 @@ func ClusterTxOf(tx *Tx) ClusterTx {
 // MultiInputOptions configures MultiInput.
 type MultiInputOptions struct {
 	// SkipTx, when set, is asked about every transaction with two or more
-	// known input addresses before anything is merged; a transaction it skips merges nothing and
-	// is recorded with its reason. The CoinJoin detector plugs in here:
-	// the inputs of a CoinJoin belong to different people, and one merge
-	// through it would wrongly join everything behind it.
+	// known input addresses before anything is merged; a transaction it
+	// skips merges nothing and is recorded with its reason. The CoinJoin
+	// detector plugs in here (func(c ClusterTx) (bool, string) { return
+	// d.SkipTx(c.Tx) }): the inputs of a CoinJoin belong to different
+	// people, and one merge through it would wrongly join everything
+	// behind it.
 	SkipTx func(ClusterTx) (skip bool, reason string)
 	// SkipRule names SkipTx in the parameters (for example "coinjoin/1");
 	// empty with SkipTx set reads "custom".
@@ -58,9 +60,8 @@ type MultiInputOptions struct {
 
 // Merge is one applied merge: transaction TxID spent from A and from B,
 // which were in different clusters of SizeA and SizeB addresses just
-// before. A is the transaction's first input address (or the first in the
-// cluster being built), B the first of its input addresses in the other
-// cluster.
+// before. A is the transaction's first input address, B the first of its
+// input addresses in the other cluster.
 type Merge struct {
 	TxID         string
 	A, B         string
@@ -100,7 +101,7 @@ type MultiInput struct {
 	opts    MultiInputOptions
 	names   *Interner
 	uf      UnionFind
-	txids   arena       // the transactions the merge and hold records name
+	txids   arena       // the transactions the merge records name
 	merges  []mergeRec  // in the order applied
 	held    []Held      // in the order met
 	skipped []Skipped   // in the order met
@@ -469,23 +470,25 @@ func NewSynthetic(inputs int, seed uint64) *Synthetic {
 			}
 			s.markCoinJoin(tx)
 		case u < synthCoinJoin+synthConsolidate:
-			w := uint32(2 * (r.next() % synthExchanges))
+			// One wallet of an exchange, or now and then both of them.
+			w := uint32(r.next() % (2 * synthExchanges))
 			both := r.next()%100 < synthBothWallets
 			n := 50 + int(r.next()%451)
-			from := [2]uint32{head[w], head[w+1]}
+			pair := w &^ 1
+			from := [2]uint32{head[pair], head[pair+1]}
 			for i := range n {
 				wi := w
-				if both && i%2 == 1 {
-					wi++
+				if both {
+					wi = pair + uint32(i%2)
 				}
 				if r.next()%100 < 15 || (both && i < 2) {
-					s.Inputs = append(s.Inputs, reuse(wi, from[wi-w]))
+					s.Inputs = append(s.Inputs, reuse(wi, from[wi-pair]))
 				} else {
 					s.Inputs = append(s.Inputs, fresh(wi))
 				}
 			}
 		case u < synthCoinJoin+synthConsolidate+synthPayout:
-			w := uint32(2 * (r.next() % synthExchanges))
+			w := uint32(r.next() % (2 * synthExchanges))
 			for range 1 + int(r.next()%3) {
 				s.Inputs = append(s.Inputs, reuse(w, head[w]))
 			}

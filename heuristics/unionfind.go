@@ -146,26 +146,40 @@ func (m *MapUnionFind) rootSize(root string) int {
 
 // Interner gives each address a dense id, in order of first sight, for
 // UnionFind. At ten million addresses a map[string]uint32 plus a []string
-// of the names costs about 100 bytes an address (the map's slot, the
+// of the names costs over 100 bytes an address (the map's slot, the
 // string's own allocation rounded up to its size class, the slice's
-// header) and all of it holds pointers the collector rescans every cycle.
-// Here the names lie end to end in 1 MiB byte chunks, an id's name is a
-// packed (chunk, offset, length) in a []uint64, and the map goes from a
-// 64-bit hash of the name to the id: about 70 bytes an address for 40-byte
-// addresses, none of it scanned. Two different names with the same hash
-// are resolved by comparing the stored name; the later one goes to a small
-// map keyed by the name itself.
+// header), all of it pointers the collector rescans every cycle. Here the
+// names lie end to end in 1 MiB byte chunks, an id's name is a packed
+// (chunk, offset, length) in a []uint64, and the index is an open-addressing
+// table of 8-byte slots, each the top 32 bits of the name's 64-bit hash
+// (which also pick its home slot, so growing rehashes nothing) and the id:
+// about 70 bytes an address for 42-byte addresses, none of it scanned. A
+// probe whose hash bits match compares the stored name, so two names with
+// the same hash are still told apart.
 type Interner struct {
-	seed   maphash.Seed
-	hash   func(string) uint64 // nil: maphash.String with seed; tests force collisions
-	byHash map[uint64]uint32   // hash of a name -> id of the first name with that hash
-	clash  map[string]uint32   // names whose hash an earlier, different name has
-	names  arena
+	seed  maphash.Seed
+	hash  func(string) uint64 // nil: maphash.String with seed; tests force collisions
+	slots []uint64            // 0 empty, else hash>>32<<32 | id+1; linear probing, at most 3/4 full
+	names arena
 }
 
 // NewInterner returns an empty interner sized for about hint addresses.
 func NewInterner(hint int) *Interner {
-	return &Interner{seed: maphash.MakeSeed(), byHash: make(map[uint64]uint32, max(hint, 0))}
+	in := &Interner{seed: maphash.MakeSeed()}
+	if hint > 0 {
+		in.slots = make([]uint64, tableSize(hint))
+	}
+	return in
+}
+
+// tableSize is the smallest power of two, at least 16, that holds n
+// entries at most 3/4 full.
+func tableSize(n int) int {
+	size := 16
+	for size/4*3 < n {
+		size *= 2
+	}
+	return size
 }
 
 // Len is the number of distinct addresses interned.
@@ -174,38 +188,57 @@ func (in *Interner) Len() int { return in.names.len() }
 // Intern returns addr's id, giving it the next one if it is new. It panics
 // past 2^32-1 addresses.
 func (in *Interner) Intern(addr string) uint32 {
+	if n := in.names.len() + 1; n > len(in.slots)/4*3 {
+		in.grow(tableSize(n))
+	}
 	h := in.sum(addr)
-	id, ok := in.byHash[h]
-	if !ok {
-		id = in.names.add(addr)
-		in.byHash[h] = id
+	i, id, ok := in.find(h, addr)
+	if ok {
 		return id
-	}
-	if in.names.equal(id, addr) {
-		return id
-	}
-	if id, ok := in.clash[addr]; ok {
-		return id
-	}
-	if in.clash == nil {
-		in.clash = map[string]uint32{}
 	}
 	id = in.names.add(addr)
-	in.clash[addr] = id
+	in.slots[i] = h>>32<<32 | (uint64(id) + 1)
 	return id
 }
 
 // Lookup returns addr's id if it has one.
 func (in *Interner) Lookup(addr string) (uint32, bool) {
-	id, ok := in.byHash[in.sum(addr)]
-	if !ok {
+	if len(in.slots) == 0 {
 		return 0, false
 	}
-	if in.names.equal(id, addr) {
-		return id, true
-	}
-	id, ok = in.clash[addr]
+	_, id, ok := in.find(in.sum(addr), addr)
 	return id, ok
+}
+
+// find returns addr's slot and id, or the empty slot where it would go.
+func (in *Interner) find(h uint64, addr string) (slot int, id uint32, ok bool) {
+	tag := h >> 32
+	mask := uint64(len(in.slots) - 1)
+	for i := tag & mask; ; i = (i + 1) & mask {
+		s := in.slots[i]
+		if s == 0 {
+			return int(i), 0, false
+		}
+		if s>>32 == tag && in.names.equal(uint32(s-1), addr) {
+			return int(i), uint32(s - 1), true
+		}
+	}
+}
+
+func (in *Interner) grow(size int) {
+	old := in.slots
+	in.slots = make([]uint64, size)
+	mask := uint64(size - 1)
+	for _, s := range old {
+		if s == 0 {
+			continue
+		}
+		i := (s >> 32) & mask
+		for in.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		in.slots[i] = s
+	}
 }
 
 // Name returns the address with id id (a new string each call).

@@ -142,7 +142,7 @@ func TestInterner(t *testing.T) {
 			in := NewInterner(0)
 			in.hash = tt.hash
 			// Enough 42-byte names to fill more than one 1 MiB chunk when
-			// the hash is real; fewer when every lookup walks the clash map.
+			// the hash is real; fewer when every name shares one probe chain.
 			count := 30_000
 			if tt.hash != nil {
 				count = 3000

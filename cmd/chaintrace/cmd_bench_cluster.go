@@ -123,8 +123,8 @@ func runBenchCluster(ctx context.Context, opts *globalOptions, inputs int) error
 				return fmt.Errorf("bench cluster %s: %w", c.name, err)
 			}
 			results[c.name] = append(results[c.name], res)
-			fmt.Fprintf(w, "round %d %-12s %7.2fs clustering %12.0f inputs/s  peak RSS %5d MiB\n",
-				r+1, c.name, res.seconds, res.rate(), res.maxRSS>>20)
+			fmt.Fprintf(w, "round %d %-12s %7.2fs (%6.2f CPU-s) clustering: %10.0f inputs/s, %10.0f inputs/CPU-s; peak RSS %5d MiB\n",
+				r+1, c.name, res.seconds, res.cpu, res.rate(), res.cpuRate(), res.maxRSS>>20)
 		}
 	}
 	return reportBenchCluster(w, results, rounds)
@@ -133,49 +133,62 @@ func runBenchCluster(ctx context.Context, opts *globalOptions, inputs int) error
 // clusterResult is what one child printed.
 type clusterResult struct {
 	kv      map[string]int64
-	seconds float64
+	seconds float64 // wall time of the clustering
+	cpu     float64 // CPU time of the same, all threads
 	maxRSS  int64
 }
 
 func (c clusterResult) rate() float64 { return float64(c.kv["inputs"]) / c.seconds }
+
+func (c clusterResult) cpuRate() float64 { return float64(c.kv["inputs"]) / c.cpu }
 
 func parseClusterResult(br benchRun) (clusterResult, error) {
 	res := clusterResult{kv: map[string]int64{}, maxRSS: br.maxRSS}
 	for _, m := range regexp.MustCompile(`(\w+)=(\d+)`).FindAllStringSubmatch(br.output, -1) {
 		res.kv[m[1]], _ = strconv.ParseInt(m[2], 10, 64)
 	}
-	for _, k := range []string{"inputs", "nanos", "clusters"} {
+	for _, k := range []string{"inputs", "nanos", "cpu_nanos", "clusters"} {
 		if _, ok := res.kv[k]; !ok {
 			return res, fmt.Errorf("the child printed no %s: %q", k, br.output)
 		}
 	}
 	res.seconds = time.Duration(res.kv["nanos"]).Seconds()
+	// /proc counts in hundredths of a second: never let a short run read 0.
+	res.cpu = max(time.Duration(res.kv["cpu_nanos"]).Seconds(), 0.01)
 	return res, nil
 }
 
-func reportBenchCluster(w io.Writer, results map[string][]clusterResult, rounds int) error {
-	median := func(xs []float64) float64 {
-		ys := append([]float64(nil), xs...)
-		sort.Float64s(ys)
-		if len(ys)%2 == 1 {
-			return ys[len(ys)/2]
-		}
-		return (ys[len(ys)/2-1] + ys[len(ys)/2]) / 2
+func median(xs []float64) float64 {
+	ys := append([]float64(nil), xs...)
+	sort.Float64s(ys)
+	if len(ys)%2 == 1 {
+		return ys[len(ys)/2]
 	}
+	return (ys[len(ys)/2-1] + ys[len(ys)/2]) / 2
+}
+
+func reportBenchCluster(w io.Writer, results map[string][]clusterResult, rounds int) error {
 	first := results["ids"][0].kv
 	fmt.Fprintf(w, "\nworkload: %d inputs in %d transactions, %d addresses of %d owners, %d CoinJoins (%d inputs)\n",
 		first["inputs"], first["txs"], first["addresses"], first["owners"], first["coinjoins"], first["coinjoin_inputs"])
+	// ratios returns config's per-round ratios to map, by wall and CPU time.
+	ratios := func(config string) (wall, cpu []float64) {
+		for r, res := range results[config] {
+			m := results["map"][r]
+			wall = append(wall, res.rate()/m.rate())
+			cpu = append(cpu, res.cpuRate()/m.cpuRate())
+		}
+		return wall, cpu
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "config\tinputs/s\tx map\tpeak RSS\tlive heap\tclusters\tlargest\tfalse merges\tmerges logged\theld\t")
+	fmt.Fprintln(tw, "config\tinputs/s\tx map\tinputs/CPU-s\tx map\tpeak RSS\tlive heap\tclusters\tlargest\tfalse merges\tmerges logged\theld\t")
 	for _, c := range clusterBenchConfigs {
 		rs := results[c.name]
-		var rates, ratios []float64
-		var peak int64
-		for r, res := range rs {
-			rates = append(rates, res.rate())
-			ratios = append(ratios, res.rate()/results["map"][r].rate())
-			peak = max(peak, res.maxRSS)
+		var rates, cpuRates []float64
+		for _, res := range rs {
+			rates, cpuRates = append(rates, res.rate()), append(cpuRates, res.cpuRate())
 		}
+		wall, cpu := ratios(c.name)
 		kv := rs[0].kv
 		cell := func(k string) string {
 			if v, ok := kv[k]; ok {
@@ -183,22 +196,26 @@ func reportBenchCluster(w io.Writer, results map[string][]clusterResult, rounds 
 			}
 			return "-"
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%d MiB\t%d MiB\t%s\t%s\t%s\t%s\t%s\t\n", c.name, median(rates), median(ratios), peak>>20,
-			kv["heap_live"]>>20, cell("clusters"), cell("largest"), cell("mixed"), cell("merges"), cell("held"))
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.0f\t%.2f\t%d MiB\t%d MiB\t%s\t%s\t%s\t%s\t%s\t\n", c.name,
+			median(rates), median(wall), median(cpuRates), median(cpu), maxRSS(rs)>>20, kv["heap_live"]>>20,
+			cell("clusters"), cell("largest"), cell("mixed"), cell("merges"), cell("held"))
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "(medians of the rounds; peak RSS the largest of the rounds; live heap after a collection, once the run is done)")
 	fmt.Fprintln(w)
 	for _, c := range clusterBenchConfigs {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.what)
 	}
-	var shown []string
-	var ratios []float64
-	for r := range rounds {
-		x := results["array"][r].rate() / results["map"][r].rate()
-		ratios = append(ratios, x)
-		shown = append(shown, fmt.Sprintf("%.2f", x))
+	show := func(xs []float64) string {
+		var parts []string
+		for _, x := range xs {
+			parts = append(parts, fmt.Sprintf("%.2f", x))
+		}
+		return strings.Join(parts, ", ")
 	}
-	fmt.Fprintf(w, "\narray/map throughput on the same strings, median of rounds: %.2f (rounds: %s)\n", median(ratios), strings.Join(shown, ", "))
+	wall, cpu := ratios("array")
+	fmt.Fprintf(w, "\narray/map throughput on the same strings, median of %d rounds: %.2f by wall time (rounds: %s), %.2f by CPU time (rounds: %s)\n",
+		rounds, median(wall), show(wall), median(cpu), show(cpu))
 	fmt.Fprintf(w, "peak RSS: map %d MiB, array %d MiB (the strings floor, the workload and its strings alone: %d MiB)\n",
 		maxRSS(results["map"])>>20, maxRSS(results["array"])>>20, maxRSS(results["strings"])>>20)
 	// Every configuration must find the same partition (multi-input
@@ -213,7 +230,7 @@ func reportBenchCluster(w io.Writer, results map[string][]clusterResult, rounds 
 			}
 		}
 	}
-	fmt.Fprintf(w, "false merges across CoinJoins: %d in every configuration; without the guard %d clusters of %d addresses would mix owners\n",
+	fmt.Fprintf(w, "clusters mixing two owners' addresses (false merges across CoinJoins): %d in every configuration; without the guard: %d, holding %d addresses\n",
 		first["mixed"], first["unguarded_mixed"], first["unguarded_mixed_addresses"])
 	if len(bad) > 0 {
 		return fmt.Errorf("bench cluster: the configurations disagree or merged across owners: %s", strings.Join(bad, "; "))
@@ -259,6 +276,7 @@ func runClusterConfig(w io.Writer, config string, inputs int) error {
 	}
 	runtime.GC()
 	var start time.Time
+	cpu0 := cpuTime()
 	var stats func(id uint32) (root uint32, size int)
 	switch config {
 	case "strings":
@@ -366,6 +384,7 @@ func runClusterConfig(w io.Writer, config string, inputs int) error {
 	default:
 		return usagef("bench cluster run: unknown configuration %q", config)
 	}
+	out["cpu_nanos"] = int64(cpuTime() - cpu0)
 	// What the structures hold once the garbage of the run is collected
 	// (peak RSS also counts the garbage the collector had not yet freed).
 	runtime.GC()
@@ -404,6 +423,32 @@ func clusterStats(s *heuristics.Synthetic, root func(id uint32) (uint32, int)) (
 		}
 	}
 	return clusters, largest, mixed, inMixed
+}
+
+// cpuTime is the CPU time the kernel has charged this process, user and
+// system, on all its threads (the collector's included), from
+// /proc/self/stat; 0 where there is no /proc. On a loaded machine it moves
+// less than wall time does: a process waiting for a CPU is not charged.
+func cpuTime() time.Duration {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(b), ')') // the command name may hold spaces
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, the state
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	const userHZ = 100 // clock ticks a second in /proc, fixed by the kernel's ABI
+	return time.Duration(utime+stime) * time.Second / userHZ
 }
 
 func printKV(w io.Writer, config string, out map[string]int64) {
