@@ -102,7 +102,7 @@ type MultiInput struct {
 	names   *Interner
 	uf      UnionFind
 	txids   arena       // the transactions the merge records name
-	merges  []mergeRec  // in the order applied
+	merges  mergeLog    // in the order applied
 	held    []Held      // in the order met
 	skipped []Skipped   // in the order met
 	ids     []uint32    // scratch: this transaction's input address ids
@@ -116,6 +116,29 @@ type mergeRec struct {
 	tx, a, b     uint32
 	sizeA, sizeB uint32
 }
+
+// mergeLog holds the merge records in fixed chunks: at millions of merges
+// a growing slice would keep a quarter of its size spare and copy itself
+// whole, briefly doubling, each time it grows.
+type mergeLog struct {
+	chunks [][]mergeRec
+	n      int
+}
+
+const mergeChunk = 1 << 16
+
+func (l *mergeLog) len() int { return l.n }
+
+func (l *mergeLog) add(r mergeRec) {
+	if l.n%mergeChunk == 0 {
+		l.chunks = append(l.chunks, make([]mergeRec, 0, mergeChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, r)
+	l.n++
+}
+
+func (l *mergeLog) at(i int) mergeRec { return l.chunks[i/mergeChunk][i%mergeChunk] }
 
 var _ Heuristic = (*MultiInput)(nil)
 
@@ -195,7 +218,7 @@ func (m *MultiInput) Add(tx ClusterTx) AddResult {
 			continue
 		}
 		acc, _ = m.uf.Union(acc, rb)
-		m.merges = append(m.merges, mergeRec{tx: record(), a: a, b: b, sizeA: sa, sizeB: sb})
+		m.merges.add(mergeRec{tx: record(), a: a, b: b, sizeA: sa, sizeB: sb})
 		res.Merges++
 	}
 	m.heldAt = heldAt
@@ -226,7 +249,7 @@ func (m *MultiInput) Apply(h Held) (Merge, bool) {
 	}
 	rec := mergeRec{tx: m.txids.add(h.TxID), a: a, b: b, sizeA: m.uf.size[ra], sizeB: m.uf.size[rb]}
 	m.uf.Union(ra, rb)
-	m.merges = append(m.merges, rec)
+	m.merges.add(rec)
 	return m.merge(rec), true
 }
 
@@ -238,13 +261,13 @@ func (m *MultiInput) Held() []Held { return append([]Held(nil), m.held...) }
 func (m *MultiInput) Skipped() []Skipped { return append([]Skipped(nil), m.skipped...) }
 
 // NumMerges is the number of merges applied.
-func (m *MultiInput) NumMerges() int { return len(m.merges) }
+func (m *MultiInput) NumMerges() int { return m.merges.len() }
 
 // Merges yields the applied merges in the order applied.
 func (m *MultiInput) Merges() iter.Seq[Merge] {
 	return func(yield func(Merge) bool) {
-		for _, r := range m.merges {
-			if !yield(m.merge(r)) {
+		for i := range m.merges.len() {
+			if !yield(m.merge(m.merges.at(i))) {
 				return
 			}
 		}
@@ -315,8 +338,8 @@ func (m *MultiInput) Path(a, b string) []Merge {
 	if ia == ib {
 		return []Merge{}
 	}
-	if m.adj == nil || m.adj.merges != len(m.merges) {
-		m.adj = newMergeGraph(m.uf.Len(), m.merges)
+	if m.adj == nil || m.adj.merges != m.merges.len() {
+		m.adj = newMergeGraph(m.uf.Len(), &m.merges)
 	}
 	// Breadth-first from a; via[x] is the merge that reached x.
 	via := map[uint32]uint32{ia: math.MaxUint32}
@@ -325,7 +348,7 @@ func (m *MultiInput) Path(a, b string) []Merge {
 		x := queue[0]
 		queue = queue[1:]
 		for _, e := range m.adj.edges(x) {
-			r := m.merges[e]
+			r := m.merges.at(int(e))
 			y := r.a
 			if y == x {
 				y = r.b
@@ -338,7 +361,7 @@ func (m *MultiInput) Path(a, b string) []Merge {
 	}
 	var rev []Merge
 	for x := ib; x != ia; {
-		r := m.merges[via[x]]
+		r := m.merges.at(int(via[x]))
 		rev = append(rev, m.merge(r))
 		if r.a == x {
 			x = r.b
@@ -366,9 +389,10 @@ type mergeGraph struct {
 	list   []uint32
 }
 
-func newMergeGraph(n int, merges []mergeRec) *mergeGraph {
-	g := &mergeGraph{merges: len(merges), start: make([]uint32, n+1), list: make([]uint32, 2*len(merges))}
-	for _, r := range merges {
+func newMergeGraph(n int, merges *mergeLog) *mergeGraph {
+	g := &mergeGraph{merges: merges.len(), start: make([]uint32, n+1), list: make([]uint32, 2*merges.len())}
+	for i := range merges.len() {
+		r := merges.at(i)
 		g.start[r.a+1]++
 		g.start[r.b+1]++
 	}
@@ -376,7 +400,8 @@ func newMergeGraph(n int, merges []mergeRec) *mergeGraph {
 		g.start[i] += g.start[i-1]
 	}
 	fill := append([]uint32(nil), g.start[:n]...)
-	for i, r := range merges {
+	for i := range merges.len() {
+		r := merges.at(i)
 		for _, x := range []uint32{r.a, r.b} {
 			g.list[fill[x]] = uint32(i)
 			fill[x]++
@@ -603,7 +628,6 @@ var bech32Pos = func() (p [256]byte) {
 
 // TxID returns transaction i's id: 64 hex digits.
 func (s *Synthetic) TxID(i int) string {
-	const hexDigits = "0123456789abcdef"
 	var b [64]byte
 	x := uint64(i)
 	for w := range 4 {

@@ -310,6 +310,20 @@ func TestMultiInputSyntheticCoinJoins(t *testing.T) {
 		if got := m.NumMerges(); got != m.Len()-len(owner) {
 			t.Errorf("guard %v: %d merges for %d addresses in %d clusters", guard, got, m.Len(), len(owner))
 		}
+		// The log reads back whole, and in a forest the path between the
+		// two addresses a merge joined is that merge alone.
+		n := 0
+		for g := range m.Merges() {
+			if n%4999 == 0 {
+				if p := m.Path(g.A, g.B); len(p) != 1 || p[0] != g {
+					t.Fatalf("guard %v: Path over merge %d = %+v, want only %+v", guard, n, p, g)
+				}
+			}
+			n++
+		}
+		if n != m.NumMerges() || n < 2*mergeChunk {
+			t.Errorf("guard %v: Merges yielded %d, NumMerges %d (want over two chunks' worth)", guard, n, m.NumMerges())
+		}
 		if guard {
 			if len(mixed) != 0 {
 				t.Errorf("with CoinJoins skipped, %d clusters hold addresses of two owners", len(mixed))

@@ -253,17 +253,20 @@ func (in *Interner) sum(s string) uint64 {
 
 // arena holds strings end to end in fixed chunks that are never
 // reallocated, so growing it copies nothing, and it holds no pointers but
-// the chunks'. A string of 64 KiB or more (never an address or a txid) is
-// kept whole in long.
+// the chunks'. A string of 64 lower-case hex digits (a txid) is kept as
+// the 32 bytes it spells. A string of 64 KiB or more (never an address or
+// a txid) is kept whole in long.
 type arena struct {
 	chunks [][]byte
-	spans  []uint64 // chunk<<40 | offset<<16 | length, or longMark | index<<16
+	spans  []uint64 // chunk<<40 | spanHex? | offset<<16 | length, or index<<16 | spanLong
 	long   []string
 }
 
 const (
 	arenaChunk = 1 << 20
 	spanLong   = 1<<16 - 1 // the length field of a span naming long[index]
+	spanHex    = 1 << 39   // above any offset: the bytes are a hex string's
+	hexDigits  = "0123456789abcdef"
 )
 
 func (a *arena) len() int { return len(a.spans) }
@@ -278,42 +281,96 @@ func (a *arena) add(s string) uint32 {
 		a.long = append(a.long, s)
 		return uint32(id)
 	}
+	var packed [32]byte
+	hexed := len(s) == 64 && decodeLowerHex(packed[:], s)
+	size := len(s)
+	if hexed {
+		size = len(packed)
+	}
 	n := len(a.chunks)
-	if n == 0 || len(a.chunks[n-1])+len(s) > arenaChunk {
+	if n == 0 || len(a.chunks[n-1])+size > arenaChunk {
 		a.chunks = append(a.chunks, make([]byte, 0, arenaChunk))
 		n++
 	}
 	c := a.chunks[n-1]
 	off := len(c)
-	a.chunks[n-1] = append(c, s...)
-	a.spans = append(a.spans, uint64(n-1)<<40|uint64(off)<<16|uint64(len(s)))
+	sp := uint64(n-1)<<40 | uint64(off)<<16 | uint64(size)
+	if hexed {
+		c = append(c, packed[:]...)
+		sp |= spanHex
+	} else {
+		c = append(c, s...)
+	}
+	a.chunks[n-1] = c
+	a.spans = append(a.spans, sp)
 	return uint32(id)
 }
 
-// bytes returns the stored bytes of id, or, for a long string, nil and
-// the string.
-func (a *arena) bytes(id uint32) ([]byte, string) {
+// decodeLowerHex decodes s into dst if s is exactly 2*len(dst) lower-case
+// hex digits (upper case would not survive the round trip).
+func decodeLowerHex(dst []byte, s string) bool {
+	nibble := func(c byte) (byte, bool) {
+		switch {
+		case '0' <= c && c <= '9':
+			return c - '0', true
+		case 'a' <= c && c <= 'f':
+			return c - 'a' + 10, true
+		}
+		return 0, false
+	}
+	for i := range dst {
+		hi, ok1 := nibble(s[2*i])
+		lo, ok2 := nibble(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+// raw returns the stored bytes of id and whether they are a hex string's,
+// or, for a long string, nil and the string.
+func (a *arena) raw(id uint32) (b []byte, hexed bool, long string) {
 	sp := a.spans[id]
 	n := sp & 0xffff
 	if n == spanLong {
-		return nil, a.long[sp>>16]
+		return nil, false, a.long[sp>>16]
 	}
-	off := (sp >> 16) & (1<<24 - 1)
-	return a.chunks[sp>>40][off : off+n], ""
+	off := (sp >> 16) & (arenaChunk - 1)
+	return a.chunks[sp>>40][off : off+n], sp&spanHex != 0, ""
 }
 
 func (a *arena) get(id uint32) string {
-	b, s := a.bytes(id)
-	if b == nil {
-		return s
+	b, hexed, long := a.raw(id)
+	switch {
+	case b == nil:
+		return long
+	case hexed:
+		out := make([]byte, 2*len(b))
+		for i, x := range b {
+			out[2*i], out[2*i+1] = hexDigits[x>>4], hexDigits[x&15]
+		}
+		return string(out)
 	}
 	return string(b)
 }
 
 func (a *arena) equal(id uint32, s string) bool {
-	b, long := a.bytes(id)
-	if b == nil {
+	b, hexed, long := a.raw(id)
+	switch {
+	case b == nil:
 		return long == s
+	case hexed:
+		if len(s) != 2*len(b) {
+			return false
+		}
+		for i, x := range b {
+			if s[2*i] != hexDigits[x>>4] || s[2*i+1] != hexDigits[x&15] {
+				return false
+			}
+		}
+		return true
 	}
 	return string(b) == s // compared in place, not allocated
 }

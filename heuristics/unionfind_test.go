@@ -151,7 +151,10 @@ func TestInterner(t *testing.T) {
 			for i := range count {
 				names = append(names, fmt.Sprintf("bc1q%038d", i))
 			}
-			names = append(names, long, "")
+			// Txids: 64 lower-case hex digits are kept as 32 bytes; upper
+			// case, or one digit that is not hex, as they are.
+			hex64 := strings.Repeat("0123456789abcdef", 4)
+			names = append(names, long, "", hex64, strings.ToUpper(hex64), hex64[:63]+"g", hex64[:63], strings.Repeat("0", 64), hex64[1:]+"0")
 			for i, a := range names {
 				if id := in.Intern(a); id != uint32(i) {
 					t.Fatalf("Intern(%.20q) = %d, want %d", a, id, i)
