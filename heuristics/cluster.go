@@ -207,7 +207,7 @@ func (m *MultiInput) Add(tx ClusterTx) AddResult {
 	acc := m.uf.Find(a)
 	for _, b := range ids[1:] {
 		rb := m.uf.Find(b)
-		if rb == acc || contains(heldAt, rb) {
+		if rb == acc || heldAgainst(heldAt, rb) {
 			continue
 		}
 		sa, sb := m.uf.size[acc], m.uf.size[rb]
@@ -225,7 +225,7 @@ func (m *MultiInput) Add(tx ClusterTx) AddResult {
 	return res
 }
 
-func contains(xs []uint32, x uint32) bool {
+func heldAgainst(xs []uint32, x uint32) bool {
 	for _, y := range xs {
 		if y == x {
 			return true
@@ -344,7 +344,7 @@ func (m *MultiInput) Path(a, b string) []Merge {
 	// Breadth-first from a; via[x] is the merge that reached x.
 	via := map[uint32]uint32{ia: math.MaxUint32}
 	queue := []uint32{ia}
-	for len(queue) > 0 && !hasKey(via, ib) {
+	for len(queue) > 0 && !reached(via, ib) {
 		x := queue[0]
 		queue = queue[1:]
 		for _, e := range m.adj.edges(x) {
@@ -353,7 +353,7 @@ func (m *MultiInput) Path(a, b string) []Merge {
 			if y == x {
 				y = r.b
 			}
-			if !hasKey(via, y) {
+			if !reached(via, y) {
 				via[y] = e
 				queue = append(queue, y)
 			}
@@ -376,7 +376,7 @@ func (m *MultiInput) Path(a, b string) []Merge {
 	return out
 }
 
-func hasKey(m map[uint32]uint32, k uint32) bool {
+func reached(m map[uint32]uint32, k uint32) bool {
 	_, ok := m[k]
 	return ok
 }
@@ -633,7 +633,7 @@ func (s *Synthetic) TxID(i int) string {
 	for w := range 4 {
 		x = mix64(x + uint64(w))
 		for j := range 16 {
-			b[w*16+j] = hexDigits[(x>>(4*j))&15]
+			b[w*16+j] = lowerHexDigits[(x>>(4*j))&15]
 		}
 	}
 	return string(b[:])

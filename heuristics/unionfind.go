@@ -167,14 +167,14 @@ type Interner struct {
 func NewInterner(hint int) *Interner {
 	in := &Interner{seed: maphash.MakeSeed()}
 	if hint > 0 {
-		in.slots = make([]uint64, tableSize(hint))
+		in.slots = make([]uint64, internerSize(hint))
 	}
 	return in
 }
 
-// tableSize is the smallest power of two, at least 16, that holds n
+// internerSize is the smallest power of two, at least 16, that holds n
 // entries at most 3/4 full.
-func tableSize(n int) int {
+func internerSize(n int) int {
 	size := 16
 	for size/4*3 < n {
 		size *= 2
@@ -189,7 +189,7 @@ func (in *Interner) Len() int { return in.names.len() }
 // past 2^32-1 addresses.
 func (in *Interner) Intern(addr string) uint32 {
 	if n := in.names.len() + 1; n > len(in.slots)/4*3 {
-		in.grow(tableSize(n))
+		in.grow(internerSize(n))
 	}
 	h := in.sum(addr)
 	i, id, ok := in.find(h, addr)
@@ -263,10 +263,10 @@ type arena struct {
 }
 
 const (
-	arenaChunk = 1 << 20
-	spanLong   = 1<<16 - 1 // the length field of a span naming long[index]
-	spanHex    = 1 << 39   // above any offset: the bytes are a hex string's
-	hexDigits  = "0123456789abcdef"
+	arenaChunk     = 1 << 20
+	spanLong       = 1<<16 - 1 // the length field of a span naming long[index]
+	spanHex        = 1 << 39   // above any offset: the bytes are a hex string's
+	lowerHexDigits = "0123456789abcdef"
 )
 
 func (a *arena) len() int { return len(a.spans) }
@@ -349,7 +349,7 @@ func (a *arena) get(id uint32) string {
 	case hexed:
 		out := make([]byte, 2*len(b))
 		for i, x := range b {
-			out[2*i], out[2*i+1] = hexDigits[x>>4], hexDigits[x&15]
+			out[2*i], out[2*i+1] = lowerHexDigits[x>>4], lowerHexDigits[x&15]
 		}
 		return string(out)
 	}
@@ -366,7 +366,7 @@ func (a *arena) equal(id uint32, s string) bool {
 			return false
 		}
 		for i, x := range b {
-			if s[2*i] != hexDigits[x>>4] || s[2*i+1] != hexDigits[x&15] {
+			if s[2*i] != lowerHexDigits[x>>4] || s[2*i+1] != lowerHexDigits[x&15] {
 				return false
 			}
 		}

@@ -63,10 +63,13 @@ CoinJoins, once in each of these configurations, each a separate process
                CoinJoin guard as its SkipTx, merges of two clusters above
                10,000 addresses held.
 
-It reports inputs/s of each (median of the rounds; the generation of the
-workload itself is not timed), the ratio to map, peak RSS, the clusters
-found, and the clusters holding addresses of two owners (false merges),
-which must be none; and how many there would be without the guard.`,
+It reports, as medians of the rounds, the inputs clustered per second of
+wall time and per second of CPU time charged to the child (steadier than
+wall time on a shared machine), each with its ratio to map; peak RSS
+(VmHWM), and the live heap once the run's garbage is collected; the
+clusters found, and the clusters holding addresses of two owners (false
+merges), which must be none, with how many there would be without the
+guard. Generating the workload is not timed.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			inputs := clusterBenchInputs
@@ -251,6 +254,13 @@ func maxRSS(rs []clusterResult) int64 {
 // (untimed) counts the clusters and those holding two owners' addresses,
 // and prints key=value pairs.
 func runClusterConfig(w io.Writer, config string, inputs int) error {
+	known := false
+	for _, c := range clusterBenchConfigs {
+		known = known || c.name == config
+	}
+	if !known {
+		return usagef("bench cluster run: unknown configuration %q", config)
+	}
 	s := heuristics.NewSynthetic(inputs, clusterBenchSeed)
 	out := map[string]int64{
 		"inputs": int64(len(s.Inputs)), "txs": int64(s.NumTxs()), "addresses": int64(s.NumAddresses()),
