@@ -26,8 +26,10 @@ lint:
 	$(GO) vet ./...
 
 # Go micro-benchmarks, then the end-to-end benchmarks against in-process
-# nodes: index (2,000 blocks, 50,000 transactions of mixed kinds), a warm
-# trace against a cold one, and address history over 1,000,000 blocks.
+# nodes: index (2,000 blocks, 50,000 transactions of mixed kinds), index of
+# Bitcoin on a real btcd (2,000 blocks, 22,000 transactions: builds btcd
+# from the module cache on first use), a warm trace against a cold one, and
+# address history over 1,000,000 blocks.
 bench: bench-go bench-e2e
 
 bench-go:
@@ -35,6 +37,7 @@ bench-go:
 
 bench-e2e: build
 	./$(BIN) bench index --blocks 2000 --txs-per-block 25
+	./$(BIN) bench index --chain btc --blocks 2000 --txs-per-block 10
 	./$(BIN) bench trace --noise-blocks 1000
 	./$(BIN) bench history --blocks 1000000 --delay 20ms
 

@@ -802,7 +802,9 @@ func checkRange(op string, from, to uint64) error {
 // MarkIndexed records blocks [from,to] as fully indexed, merged with the
 // ranges it overlaps or touches. Call it only after WriteBlocks of those
 // blocks returned: it first syncs Badger to disk, so a recorded range
-// never outlives the blocks it covers, even across a power loss.
+// never outlives the blocks it covers, even across a power loss. The sync
+// runs before the store's write lock is taken, so that other writers go
+// on meanwhile (an index run's workers used to queue behind each fsync).
 func (s *Store) MarkIndexed(chain chains.Chain, from, to uint64) error {
 	c, err := chainByte(chain)
 	if err != nil {
@@ -814,11 +816,11 @@ func (s *Store) MarkIndexed(chain chains.Chain, from, to uint64) error {
 	if err := s.writable("mark indexed"); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := s.db.Sync(); err != nil {
 		return fmt.Errorf("mark %s [%d,%d] indexed in store %s: sync: %w", chain, from, to, s.dir, err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	err = s.db.Update(func(txn *badger.Txn) error {
 		ranges, err := readRanges(txn, c)
 		if err != nil {

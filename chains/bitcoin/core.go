@@ -47,6 +47,70 @@ type rpcTx struct {
 	Fee  *jsonNumber `json:"fee"` // verbosity 2 and 3, when the node has undo data
 }
 
+// rpcPrevTx is a getrawtransaction answer as Decode reads it: the
+// outputs only (the inputs are skipped unparsed).
+type rpcPrevTx struct {
+	TxID string    `json:"txid"`
+	Vout []rpcVout `json:"vout"`
+}
+
+type outpoint struct {
+	txid string // lower-case display hex
+	vout uint32
+}
+
+// spentOutputs are the outputs of the PartPrevTxs transactions. An output's
+// address is computed only when an input asks for it: most outputs of a
+// spent transaction are not spent by the block at hand.
+type spentOutputs struct {
+	net  *chaincfg.Params
+	outs map[outpoint]outData
+}
+
+// spentOutputs reads a PartPrevTxs part: with scanPrevTxs, or where that
+// gives up, the JSON decoder.
+func (d Decoder) spentOutputs(b []byte) (spentOutputs, error) {
+	m := spentOutputs{net: d.Net, outs: make(map[outpoint]outData, len(b)/256)}
+	if ok, err := m.scanPrevTxs(b); ok {
+		return m, err
+	}
+	clear(m.outs)
+	var arr []rpcPrevTx
+	if err := unmarshal(b, &arr); err != nil {
+		return m, fmt.Errorf("%w: %v", ErrInconsistent, err)
+	}
+	for i := range arr {
+		if err := m.add(&arr[i]); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+func (m spentOutputs) add(tx *rpcPrevTx) error {
+	if !isHex(tx.TxID) || len(tx.TxID) != 64 {
+		return fmt.Errorf("%w: transaction id %q", ErrInconsistent, tx.TxID)
+	}
+	id := strings.ToLower(tx.TxID)
+	for i := range tx.Vout {
+		o, err := tx.Vout[i].decode()
+		if err != nil {
+			return fmt.Errorf("transaction %s output %d: %w", tx.TxID, i, err)
+		}
+		m.outs[outpoint{id, tx.Vout[i].N}] = o
+	}
+	return nil
+}
+
+// Prevout looks the output up.
+func (m spentOutputs) Prevout(txid string, vout uint32) (int64, string, bool) {
+	o, ok := m.outs[outpoint{strings.ToLower(txid), vout}]
+	if !ok {
+		return 0, "", false
+	}
+	return o.value, scriptAddress(o.script, m.net), true
+}
+
 type rpcVin struct {
 	Coinbase *string     `json:"coinbase"`
 	TxID     string      `json:"txid"`
@@ -112,15 +176,9 @@ func (d Decoder) Decode(raw *chains.RawBlock, prev PrevoutSource) (*chains.Block
 		return nil, fmt.Errorf("%w: asked for block %d, got height %s", ErrInconsistent, raw.Number, got)
 	}
 	if pt, ok := raw.Parts[PartPrevTxs]; ok {
-		var arr []*rpcTx
-		if err := unmarshal(pt, &arr); err != nil {
-			return nil, fmt.Errorf("%w: spent transactions of block %d: %v", ErrInconsistent, raw.Number, err)
-		}
-		m := PrevoutMap{}
-		for _, tx := range arr {
-			if err := m.addRPCTx(tx, d.Net); err != nil {
-				return nil, fmt.Errorf("spent transactions of block %d: %w", raw.Number, err)
-			}
+		m, err := d.spentOutputs(pt)
+		if err != nil {
+			return nil, fmt.Errorf("spent transactions of block %d: %w", raw.Number, err)
 		}
 		prev = Merge(m, prev)
 	}

@@ -7,7 +7,10 @@ import (
 	"strings"
 
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/btcutil/base58"
+	"github.com/btcsuite/btcd/btcutil/bech32"
 	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/txscript"
 	"github.com/chaintrace/chaintrace/chains"
 )
 
@@ -46,11 +49,11 @@ func extract(hdr chains.Block, txs []txData, net *chaincfg.Params, prev PrevoutS
 	nrows := 0
 	for i := range txs {
 		for j := range txs[i].outs {
-			txs[i].outs[j].addr = ScriptAddress(txs[i].outs[j].script, net)
+			txs[i].outs[j].addr = scriptAddress(txs[i].outs[j].script, net)
 		}
 		for j := range txs[i].ins {
 			if in := &txs[i].ins[j]; in.known && in.addr == "" {
-				in.addr = ScriptAddress(in.script, net)
+				in.addr = scriptAddress(in.script, net)
 			}
 		}
 		nrows += len(txs[i].outs)
@@ -178,4 +181,46 @@ func contains(xs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// scriptAddress is ScriptAddress, with the standard forms of nearly every
+// output encoded here directly: btcutil's segwit encoder decodes its own
+// result again to check it, which doubles the cost of the most common
+// outputs.
+func scriptAddress(s []byte, net *chaincfg.Params) string {
+	switch {
+	case len(s) == 25 && s[0] == txscript.OP_DUP && s[1] == txscript.OP_HASH160 && s[2] == txscript.OP_DATA_20 &&
+		s[23] == txscript.OP_EQUALVERIFY && s[24] == txscript.OP_CHECKSIG:
+		return base58.CheckEncode(s[3:23], net.PubKeyHashAddrID)
+	case len(s) == 23 && s[0] == txscript.OP_HASH160 && s[1] == txscript.OP_DATA_20 && s[22] == txscript.OP_EQUAL:
+		return base58.CheckEncode(s[2:22], net.ScriptHashAddrID)
+	case len(s) == 22 && s[0] == txscript.OP_0 && s[1] == txscript.OP_DATA_20,
+		len(s) == 34 && s[0] == txscript.OP_0 && s[1] == txscript.OP_DATA_32:
+		if a, ok := segwitAddress(net.Bech32HRPSegwit, 0, s[2:]); ok {
+			return a
+		}
+	case len(s) == 34 && s[0] == txscript.OP_1 && s[1] == txscript.OP_DATA_32:
+		if a, ok := segwitAddress(net.Bech32HRPSegwit, 1, s[2:]); ok {
+			return a
+		}
+	}
+	return ScriptAddress(s, net)
+}
+
+// segwitAddress encodes a witness program as btcutil does: bech32 for
+// version 0, bech32m after.
+func segwitAddress(hrp string, version byte, program []byte) (string, bool) {
+	conv, err := bech32.ConvertBits(program, 8, 5, true)
+	if err != nil {
+		return "", false
+	}
+	data := make([]byte, 0, 1+len(conv))
+	data = append(append(data, version), conv...)
+	var a string
+	if version == 0 {
+		a, err = bech32.Encode(hrp, data)
+	} else {
+		a, err = bech32.EncodeM(hrp, data)
+	}
+	return a, err == nil
 }

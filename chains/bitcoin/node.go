@@ -66,6 +66,17 @@ func Dial(ctx context.Context, url string, opts Options) (*Adapter, error) {
 		}
 		ro.TLSConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
+	if strings.HasPrefix(strings.ToLower(url), "https:") {
+		if ro.TLSConfig == nil {
+			ro.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		// btcd closes the connection after every request ("Connection:
+		// close"), so every batch is a new TLS connection: resume the
+		// session instead of a full handshake each time (btcd's
+		// self-signed P-521 certificate costs milliseconds of CPU to
+		// verify, on both sides of a shared machine).
+		ro.TLSConfig.ClientSessionCache = tls.NewLRUClientSessionCache(64)
+	}
 	a := &Adapter{rpc: ethereum.NewClient(url, ro)}
 	if err := a.detect(ctx, opts.Net); err != nil {
 		return nil, err
@@ -200,14 +211,78 @@ type spendTx struct {
 // neither in the same block nor described by a verbosity-3 prevout. Each
 // round is one batched set of requests (the client splits and bounds them).
 func (a *Adapter) FetchRaw(ctx context.Context, nums []uint64) ([]chains.RawBlock, error) {
+	f, err := a.fetchBlocks(ctx, nums)
+	if err != nil {
+		return nil, err
+	}
+	prevs := f.prevs
+	if err := a.rpc.Batch(ctx, prevs); err != nil {
+		return nil, err
+	}
+	for _, p := range prevs {
+		if p.Error != nil {
+			return nil, fmt.Errorf("%s: getrawtransaction %s: %w (the node needs -txindex, or getblock verbosity 3)", a.rpc.Endpoint(), p.Params[0], p.Error)
+		}
+	}
+	out := f.out
+	for i := range nums {
+		if len(f.need[i]) == 0 && a.caps.Verbosity >= 3 {
+			continue
+		}
+		size := 2
+		for _, k := range f.need[i] {
+			size += len(prevs[k].Result) + 1
+		}
+		buf := make([]byte, 0, size)
+		buf = append(buf, '[')
+		for j, k := range f.need[i] {
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, prevs[k].Result...)
+		}
+		buf = append(buf, ']')
+		out[i].Parts[PartPrevTxs] = buf
+	}
+	return out, nil
+}
+
+// FetchRawDiscard sends the same calls as FetchRaw and reads the answers,
+// but keeps none: the node's own cost for the data, the baseline of the
+// index benchmark. It reads of the getblockhash and getblock answers only
+// what the next round's calls need (the block hashes, the txids the blocks
+// spend from); the getrawtransaction answers are not looked at. It returns
+// the bytes received.
+func (a *Adapter) FetchRawDiscard(ctx context.Context, nums []uint64) (int64, error) {
+	f, err := a.fetchBlocks(ctx, nums)
+	if err != nil {
+		return 0, err
+	}
+	n, err := a.rpc.SendDiscard(ctx, f.prevs)
+	return f.bytes + n, err
+}
+
+// fetched is what the first two rounds of FetchRaw leave: the blocks, and
+// the getrawtransaction calls still to make.
+type fetched struct {
+	out   []chains.RawBlock
+	need  [][]int              // per block: indexes into prevs, in the order first spent
+	prevs []ethereum.BatchElem // getrawtransaction of each spent txid, once
+	bytes int64                // bytes of the answers read
+}
+
+// fetchBlocks makes the getblockhash and getblock rounds and lists the
+// transactions the blocks spend from.
+func (a *Adapter) fetchBlocks(ctx context.Context, nums []uint64) (fetched, error) {
 	ep := a.rpc.Endpoint()
 	hashes := make([]ethereum.BatchElem, len(nums))
 	for i, n := range nums {
 		hashes[i] = ethereum.BatchElem{Method: "getblockhash", Params: []any{n}}
 	}
 	if err := a.rpc.Batch(ctx, hashes); err != nil {
-		return nil, err
+		return fetched{}, err
 	}
+	var f fetched
 	blocks := make([]ethereum.BatchElem, len(nums))
 	for i, n := range nums {
 		if err := hashes[i].Error; err != nil {
@@ -215,35 +290,36 @@ func (a *Adapter) FetchRaw(ctx context.Context, nums []uint64) ([]chains.RawBloc
 			// Core: -8 "Block height out of range"; btcd: -1 "Block
 			// number out of range".
 			if errors.As(err, &re) && (re.Code == -8 || strings.Contains(re.Message, "out of range")) {
-				return nil, fmt.Errorf("%s: block %d: %w", ep, n, ErrBeyondHead)
+				return fetched{}, fmt.Errorf("%s: block %d: %w", ep, n, ErrBeyondHead)
 			}
-			return nil, fmt.Errorf("%s: getblockhash %d: %w", ep, n, err)
+			return fetched{}, fmt.Errorf("%s: getblockhash %d: %w", ep, n, err)
 		}
+		f.bytes += int64(len(hashes[i].Result))
 		var h string
 		if err := json.Unmarshal(hashes[i].Result, &h); err != nil || len(h) != 64 {
-			return nil, fmt.Errorf("%w: %s: getblockhash %d answered %s", ErrInconsistent, ep, n, hashes[i].Result)
+			return fetched{}, fmt.Errorf("%w: %s: getblockhash %d answered %s", ErrInconsistent, ep, n, hashes[i].Result)
 		}
 		blocks[i] = ethereum.BatchElem{Method: "getblock", Params: []any{h, a.caps.Verbosity}}
 	}
 	if err := a.rpc.Batch(ctx, blocks); err != nil {
-		return nil, err
+		return fetched{}, err
 	}
-	out := make([]chains.RawBlock, len(nums))
-	need := make([][]string, len(nums)) // per block: txids to fetch
-	var prevs []ethereum.BatchElem
+	f.out = make([]chains.RawBlock, len(nums))
+	f.need = make([][]int, len(nums))
 	slot := map[string]int{}
 	for i, n := range nums {
 		if err := blocks[i].Error; err != nil {
-			return nil, fmt.Errorf("%s: getblock of block %d: %w", ep, n, err)
+			return fetched{}, fmt.Errorf("%s: getblock of block %d: %w", ep, n, err)
 		}
 		b := blocks[i].Result
 		if len(b) == 0 || string(b) == "null" {
-			return nil, fmt.Errorf("%w: %s: getblock of block %d answered null", ErrInconsistent, ep, n)
+			return fetched{}, fmt.Errorf("%w: %s: getblock of block %d answered null", ErrInconsistent, ep, n)
 		}
-		out[i] = chains.RawBlock{Number: n, Parts: map[string][]byte{PartBlock: b}}
+		f.bytes += int64(len(b))
+		f.out[i] = chains.RawBlock{Number: n, Parts: map[string][]byte{PartBlock: b}}
 		var sp spends
 		if err := unmarshal(b, &sp); err != nil {
-			return nil, fmt.Errorf("%w: %s: block %d: %v", ErrInconsistent, ep, n, err)
+			return fetched{}, fmt.Errorf("%w: %s: block %d: %v", ErrInconsistent, ep, n, err)
 		}
 		txs := sp.Tx
 		if len(txs) == 0 {
@@ -264,36 +340,15 @@ func (a *Adapter) FetchRaw(ctx context.Context, nums []uint64) ([]chains.RawBloc
 					continue
 				}
 				seen[id] = true
-				need[i] = append(need[i], id)
-				if _, ok := slot[id]; !ok {
-					slot[id] = len(prevs)
-					prevs = append(prevs, ethereum.BatchElem{Method: "getrawtransaction", Params: []any{id, 1}})
+				k, ok := slot[id]
+				if !ok {
+					k = len(f.prevs)
+					slot[id] = k
+					f.prevs = append(f.prevs, ethereum.BatchElem{Method: "getrawtransaction", Params: []any{id, 1}})
 				}
+				f.need[i] = append(f.need[i], k)
 			}
 		}
 	}
-	if err := a.rpc.Batch(ctx, prevs); err != nil {
-		return nil, err
-	}
-	for _, p := range prevs {
-		if p.Error != nil {
-			return nil, fmt.Errorf("%s: getrawtransaction %s: %w (the node needs -txindex, or getblock verbosity 3)", ep, p.Params[0], p.Error)
-		}
-	}
-	for i := range nums {
-		if len(need[i]) == 0 && a.caps.Verbosity >= 3 {
-			continue
-		}
-		var sb strings.Builder
-		sb.WriteByte('[')
-		for k, id := range need[i] {
-			if k > 0 {
-				sb.WriteByte(',')
-			}
-			sb.Write(prevs[slot[id]].Result)
-		}
-		sb.WriteByte(']')
-		out[i].Parts[PartPrevTxs] = []byte(sb.String())
-	}
-	return out, nil
+	return f, nil
 }

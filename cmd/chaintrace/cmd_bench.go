@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/internal/benchchain"
 	"github.com/chaintrace/chaintrace/internal/devchain"
 	"github.com/chaintrace/chaintrace/internal/scenario"
@@ -34,27 +35,37 @@ func newBenchCommand(opts *globalOptions) *cobra.Command {
 
 func newBenchIndexCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "index [--blocks N] [--txs-per-block M] [--rounds R]",
+		Use:   "index [--chain eth|btc] [--blocks N] [--txs-per-block M] [--rounds R]",
 		Short: "Index throughput against the node's own cost for the same calls",
-		Long: `bench index starts an in-process Ethereum node, fills it with blocks of mixed
-transactions (plain transfers of both types, contract fan-outs paying by
-internal calls, reverted inner calls, ERC-20 and ERC-721 transfers), then in
+		Long: `bench index starts a node, fills it with blocks of mixed transactions, then in
 each round runs, as separate processes against that node:
 
-  raw    the same JSON-RPC batches 'index' sends, answers read and discarded:
+  raw    the same JSON-RPC calls 'index' makes, answers read and discarded:
          the node's own cost, with no processing on chaintrace's side;
   index  'chaintrace index' into a fresh store: fetch, decode, write.
 
-It reports blocks/s and transfers/s of each, their ratio (index over raw),
-and the peak resident memory of the index process. Rounds alternate the two
-so that noise from a shared machine falls on both alike.`,
+--chain eth: an in-process Ethereum node; plain transfers of both types,
+contract fan-outs paying by internal calls, reverted inner calls, ERC-20 and
+ERC-721 transfers (default 25 a block).
+
+--chain btc: a real btcd (simnet, --txindex) spoken to over HTTPS; peel
+chains, fan-outs, consolidations and payments with change, P2PKH and P2WPKH
+outputs, spending outputs of earlier blocks and of their own block (default
+10 a block). The raw calls are getblockhash, getblock (verbosity 2) and
+getrawtransaction of the transactions each chunk spends from; of the answers
+raw reads only what the next calls need (the hashes, the spent txids).
+
+It reports blocks/s, transactions/s and transfers/s of each, their ratio
+(index over raw), and the peak resident memory of the index process. Rounds
+alternate the two so that noise from a shared machine falls on both alike.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBenchIndex(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().String("chain", "eth", "chain: eth (an in-process geth) or btc (a btcd simnet node)")
 	cmd.Flags().Int("blocks", 2000, "blocks to generate")
-	cmd.Flags().Int("txs-per-block", 25, "transactions per generated block")
+	cmd.Flags().Int("txs-per-block", 0, "transactions per generated block (0: 25 for eth, 10 for btc)")
 	cmd.Flags().Int("rounds", 3, "raw/index rounds (the order alternates; the ratio reported is the median of the rounds')")
 	return cmd
 }
@@ -62,7 +73,7 @@ so that noise from a shared machine falls on both alike.`,
 // newBenchRawCommand is the baseline child process of bench index.
 func newBenchRawCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:    "raw --eth-rpc URL --from-block N --to-block M",
+		Use:    "raw [--chain eth --eth-rpc URL | --chain btc --btc-rpc URL] --from-block N --to-block M",
 		Short:  "Send index's block-level calls and discard the answers (baseline)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
@@ -77,13 +88,29 @@ func newBenchRawCommand(opts *globalOptions) *cobra.Command {
 }
 
 func runBenchRaw(ctx context.Context, opts *globalOptions) error {
+	chain, err := opts.chainFlag()
+	if err != nil {
+		return err
+	}
 	from, to, err := opts.blockWindow()
 	if err != nil {
 		return err
 	}
-	a, err := opts.dialEth(ctx)
-	if err != nil {
-		return err
+	var discard func(context.Context, []uint64) (int64, error)
+	var calls func() int64
+	var workers int
+	if chain == chains.BTC {
+		a, err := opts.dialBtc(ctx)
+		if err != nil {
+			return err
+		}
+		discard, calls, workers = a.FetchRawDiscard, a.RPC().Calls, btcIndexWorkers
+	} else {
+		a, err := opts.dialEth(ctx)
+		if err != nil {
+			return err
+		}
+		discard, calls, workers = a.FetchRawDiscard, a.RPC().Calls, max(opts.v.GetInt("eth.concurrency"), 1)
 	}
 	chunk := uint64(max(opts.v.GetInt("chunk-size"), 1))
 	work := make(chan []uint64)
@@ -91,12 +118,12 @@ func runBenchRaw(ctx context.Context, opts *globalOptions) error {
 	var mu sync.Mutex
 	var bytesIn int64
 	var firstErr error
-	for range max(opts.v.GetInt("eth.concurrency"), 1) {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for nums := range work {
-				n, err := a.FetchRawDiscard(ctx, nums)
+				n, err := discard(ctx, nums)
 				mu.Lock()
 				bytesIn += n
 				if err != nil && firstErr == nil {
@@ -118,7 +145,7 @@ func runBenchRaw(ctx context.Context, opts *globalOptions) error {
 	if firstErr != nil {
 		return firstErr
 	}
-	fmt.Fprintf(opts.stdout, "raw: %d blocks, %d bytes, %d calls\n", to-from+1, bytesIn, a.RPC().Calls())
+	fmt.Fprintf(opts.stdout, "raw: %d blocks, %d bytes, %d calls\n", to-from+1, bytesIn, calls())
 	return nil
 }
 
@@ -130,20 +157,24 @@ type benchRun struct {
 	output  string
 	blocks  uint64
 	xfers   uint64
+	txs     uint64
 	byteCnt uint64
 }
 
 func runBenchIndex(ctx context.Context, opts *globalOptions) error {
 	v := opts.v
-	blocks, perBlock, rounds := v.GetInt("blocks"), v.GetInt("txs-per-block"), v.GetInt("rounds")
-	if blocks < 1 || perBlock < 1 || rounds < 1 {
-		return usagef("--blocks, --txs-per-block and --rounds must be at least 1")
-	}
-	w := opts.stdout
-	self, err := os.Executable()
+	chain, err := opts.chainFlag()
 	if err != nil {
 		return err
 	}
+	blocks, perBlock, rounds := v.GetInt("blocks"), benchTxsPerBlock(opts, chain), v.GetInt("rounds")
+	if blocks < 1 || perBlock < 1 || rounds < 1 {
+		return usagef("--blocks, --txs-per-block and --rounds must be at least 1")
+	}
+	if chain == chains.BTC {
+		return runBenchIndexBtc(ctx, opts, blocks, perBlock, rounds)
+	}
+	w := opts.stdout
 	fmt.Fprintf(w, "bench index: %d blocks x %d transactions on an in-process node (%d CPUs, %s)\n", blocks, perBlock, runtime.NumCPU(), runtime.Version())
 	node, err := devchain.Start(devchain.Config{Funded: benchchain.Funded()})
 	if err != nil {
@@ -156,13 +187,45 @@ func runBenchIndex(ctx context.Context, opts *globalOptions) error {
 		return fmt.Errorf("building the benchmark chain: %w", err)
 	}
 	fmt.Fprintf(w, "built blocks %d-%d (%d transactions) in %s; node at %s\n", res.First, res.Last, res.Txs, time.Since(start).Round(time.Millisecond), node.URL())
-
-	tmp, err := os.MkdirTemp("", "chaintrace-bench-")
+	window := []string{"--eth-rpc", node.URL(), "--from-block", strconv.FormatUint(res.First, 10), "--to-block", strconv.FormatUint(res.Last, 10), "--log-level", "warn"}
+	runs, err := runBenchRounds(ctx, w, rounds, res.Last-res.First+1, window)
 	if err != nil {
 		return err
 	}
+	return reportBench(w, runs)
+}
+
+// benchTxsPerBlock is --txs-per-block, or the chain's default for 0.
+func benchTxsPerBlock(opts *globalOptions, chain chains.Chain) int {
+	if n := opts.v.GetInt("txs-per-block"); n != 0 {
+		return n
+	}
+	if chain == chains.BTC {
+		return 10
+	}
+	return 25
+}
+
+// runBenchRounds runs rounds of the two children of bench index, raw and
+// index, against the node and window that nodeArgs name (the order
+// alternates by round), each index run into a fresh store.
+func runBenchRounds(ctx context.Context, w io.Writer, rounds int, blocks uint64, nodeArgs []string) ([]benchRun, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "chaintrace-bench-")
+	if err != nil {
+		return nil, err
+	}
 	defer os.RemoveAll(tmp)
-	window := []string{"--eth-rpc", node.URL(), "--from-block", strconv.FormatUint(res.First, 10), "--to-block", strconv.FormatUint(res.Last, 10), "--log-level", "warn"}
+	count := func(out, what string) (uint64, error) {
+		m := regexp.MustCompile(`(\d+) ` + what).FindStringSubmatch(out)
+		if m == nil {
+			return 0, fmt.Errorf("index printed no %s count: %q", what, out)
+		}
+		return strconv.ParseUint(m[1], 10, 64)
+	}
 	var runs []benchRun
 	for r := 0; r < rounds; r++ {
 		order := []string{"raw", "index"}
@@ -172,21 +235,22 @@ func runBenchIndex(ctx context.Context, opts *globalOptions) error {
 		for _, kind := range order {
 			var args []string
 			if kind == "raw" {
-				args = append([]string{"bench", "raw"}, window...)
+				args = append([]string{"bench", "raw"}, nodeArgs...)
 			} else {
-				args = append([]string{"index", "--store", filepath.Join(tmp, fmt.Sprintf("store-%d", r))}, window...)
+				args = append([]string{"index", "--store", filepath.Join(tmp, fmt.Sprintf("store-%d", r))}, nodeArgs...)
 			}
 			br, err := runChild(ctx, self, kind, args)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			br.blocks = res.Last - res.First + 1
+			br.blocks = blocks
 			if kind == "index" {
-				m := regexp.MustCompile(`(\d+) transfers`).FindStringSubmatch(br.output)
-				if m == nil {
-					return fmt.Errorf("index printed no transfer count: %q", br.output)
+				if br.xfers, err = count(br.output, "transfers"); err != nil {
+					return nil, err
 				}
-				br.xfers, _ = strconv.ParseUint(m[1], 10, 64)
+				if br.txs, err = count(br.output, "transactions"); err != nil {
+					return nil, err
+				}
 			}
 			br.round = r
 			runs = append(runs, br)
@@ -194,7 +258,7 @@ func runBenchIndex(ctx context.Context, opts *globalOptions) error {
 				float64(br.blocks)/br.wall.Seconds(), br.maxRSS>>20)
 		}
 	}
-	return reportBench(w, runs)
+	return runs, nil
 }
 
 func runChild(ctx context.Context, self, kind string, args []string) (benchRun, error) {
@@ -239,7 +303,7 @@ func reportBench(w io.Writer, runs []benchRun) error {
 	}
 	byRound := map[int]map[string]benchRun{}
 	var rawWall, idxWall []float64
-	var blocks, xfers uint64
+	var blocks, xfers, txs uint64
 	var peak int64
 	for _, r := range runs {
 		if byRound[r.round] == nil {
@@ -250,7 +314,7 @@ func reportBench(w io.Writer, runs []benchRun) error {
 			rawWall = append(rawWall, r.wall.Seconds())
 		} else {
 			idxWall = append(idxWall, r.wall.Seconds())
-			blocks, xfers = r.blocks, r.xfers
+			blocks, xfers, txs = r.blocks, r.xfers, r.txs
 			peak = max(peak, r.maxRSS)
 		}
 	}
@@ -264,9 +328,9 @@ func reportBench(w io.Writer, runs []benchRun) error {
 	raw, idx := median(rawWall), median(idxWall)
 	ratio := median(ratios)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nmedian\twall\tblocks/s\ttransfers/s\t")
-	fmt.Fprintf(tw, "raw (node only)\t%.2fs\t%.1f\t%.0f\t\n", raw, float64(blocks)/raw, float64(xfers)/raw)
-	fmt.Fprintf(tw, "index (chaintrace)\t%.2fs\t%.1f\t%.0f\t\n", idx, float64(blocks)/idx, float64(xfers)/idx)
+	fmt.Fprintln(tw, "\nmedian\twall\tblocks/s\ttxs/s\ttransfers/s\t")
+	fmt.Fprintf(tw, "raw (node only)\t%.2fs\t%.1f\t%.0f\t%.0f\t\n", raw, float64(blocks)/raw, float64(txs)/raw, float64(xfers)/raw)
+	fmt.Fprintf(tw, "index (chaintrace)\t%.2fs\t%.1f\t%.0f\t%.0f\t\n", idx, float64(blocks)/idx, float64(txs)/idx, float64(xfers)/idx)
 	tw.Flush()
 	verdict := func(ok bool) string {
 		if ok {
@@ -276,7 +340,7 @@ func reportBench(w io.Writer, runs []benchRun) error {
 	}
 	fmt.Fprintf(w, "\nratio index/raw throughput, median of rounds: %.2f (rounds: %s); %s the target of >= 0.80\n", ratio, strings.Join(shown, ", "), verdict(ratio >= 0.8))
 	fmt.Fprintf(w, "peak RSS of index: %d MiB; %s the target of < 500 MiB\n", peak>>20, verdict(peak < 500<<20))
-	fmt.Fprintf(w, "transfers indexed: %d\n", xfers)
+	fmt.Fprintf(w, "blocks indexed: %d, transactions: %d, transfers: %d\n", blocks, txs, xfers)
 	return nil
 }
 
@@ -284,17 +348,20 @@ func reportBench(w io.Writer, runs []benchRun) error {
 // profiling 'chaintrace index' against it by hand.
 func newBenchNodeCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:    "node [--blocks N] [--txs-per-block M]",
+		Use:    "node [--chain eth|btc] [--blocks N] [--txs-per-block M]",
 		Short:  "Serve the benchmark chain until interrupted",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.v.GetString("chain") == "btc" {
+				return serveBtcBenchNode(cmd.Context(), opts)
+			}
 			node, err := devchain.Start(devchain.Config{Funded: benchchain.Funded()})
 			if err != nil {
 				return err
 			}
 			defer node.Close()
-			res, err := benchchain.Build(node, opts.v.GetInt("blocks"), opts.v.GetInt("txs-per-block"))
+			res, err := benchchain.Build(node, opts.v.GetInt("blocks"), benchTxsPerBlock(opts, chains.ETH))
 			if err != nil {
 				return err
 			}
@@ -303,8 +370,9 @@ func newBenchNodeCommand(opts *globalOptions) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().String("chain", "eth", "chain: eth or btc")
 	cmd.Flags().Int("blocks", 2000, "blocks to generate")
-	cmd.Flags().Int("txs-per-block", 25, "transactions per generated block")
+	cmd.Flags().Int("txs-per-block", 0, "transactions per generated block (0: 25 for eth, 10 for btc)")
 	return cmd
 }
 
