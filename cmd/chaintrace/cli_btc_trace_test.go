@@ -18,6 +18,32 @@ import (
 	"github.com/chaintrace/chaintrace/internal/esplorareplay"
 )
 
+// playBtcCase plays the Bitcoin case on n and writes its labels into a
+// fresh directory.
+func playBtcCase(t *testing.T, n *btcnode.Node, opts btcscenario.Options) (truth *btcscenario.Truth, dir, labelFile string) {
+	t.Helper()
+	truth, err := btcscenario.Play(n, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	labelsCSV, err := btcscenario.Labels(n.Params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelFile = filepath.Join(dir, "labels.csv")
+	if err := os.WriteFile(labelFile, []byte(labelsCSV), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return truth, dir, labelFile
+}
+
+// btcNodeFlags are the flags that reach n over HTTPS.
+func btcNodeFlags(n *btcnode.Node) []string {
+	host, user, pass, _ := n.RPCConfig()
+	return []string{"--btc-rpc", "https://" + host, "--btc-rpc-user", user, "--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile()}
+}
+
 // readExhibit reads and strictly checks an exhibit file.
 func readBtcExhibit(t *testing.T, path string) *exhibit.Exhibit {
 	t.Helper()
@@ -56,22 +82,10 @@ func TestBtcTraceAcceptance(t *testing.T) {
 		t.Skip("starts a real btcd; skipped with -short")
 	}
 	n := btcnode.Start(t, btcnode.Options{MatureOutputs: 10})
-	truth, err := btcscenario.Play(n, btcscenario.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	truth, dir, labelFile := playBtcCase(t, n, btcscenario.Options{})
 	t.Logf("case: blocks %d-%d, %d downstream transactions, %d outputs", truth.From, truth.To, len(truth.Txs), len(truth.Outputs))
-	dir := t.TempDir()
-	labelsCSV, err := btcscenario.Labels(n.Params())
-	if err != nil {
-		t.Fatal(err)
-	}
-	labelFile := filepath.Join(dir, "labels.csv")
-	if err := os.WriteFile(labelFile, []byte(labelsCSV), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	host, user, pass, _ := n.RPCConfig()
-	nodeFlags := []string{"--btc-rpc", "https://" + host, "--btc-rpc-user", user, "--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile()}
+	nodeFlags := btcNodeFlags(n)
 	window := []string{"--from-block", itoa(truth.From), "--to-block", itoa(truth.To)}
 	traceArgs := func(store, out string, extra ...string) []string {
 		args := []string{"trace", "--chain", "btc", "--seed", truth.Seed, "--max-hops", "100", "--labels", labelFile,
@@ -353,24 +367,11 @@ func TestBtcTraceWithoutAddressIndex(t *testing.T) {
 		t.Skip("starts a real btcd; skipped with -short")
 	}
 	n := btcnode.Start(t, btcnode.Options{MatureOutputs: 10, NoAddrIndex: true})
-	truth, err := btcscenario.Play(n, btcscenario.Options{PeelHops: 12, DepositEvery: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	labelsCSV, err := btcscenario.Labels(n.Params())
-	if err != nil {
-		t.Fatal(err)
-	}
-	labelFile := filepath.Join(dir, "labels.csv")
-	if err := os.WriteFile(labelFile, []byte(labelsCSV), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	host, user, pass, _ := n.RPCConfig()
+	truth, dir, labelFile := playBtcCase(t, n, btcscenario.Options{PeelHops: 12, DepositEvery: 5})
 	out := filepath.Join(dir, "exhibit.json")
-	code, _, errs := runCLI(t, nil, "trace", "--chain", "btc", "--seed", truth.Seed, "--max-hops", "100", "--labels", labelFile,
-		"--store", filepath.Join(dir, "store"), "--out", out, "--from-block", itoa(truth.From), "--to-block", itoa(truth.To),
-		"--btc-rpc", "https://"+host, "--btc-rpc-user", user, "--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile())
+	code, _, errs := runCLI(t, nil, append([]string{"trace", "--chain", "btc", "--seed", truth.Seed, "--max-hops", "100", "--labels", labelFile,
+		"--store", filepath.Join(dir, "store"), "--out", out, "--from-block", itoa(truth.From), "--to-block", itoa(truth.To)},
+		btcNodeFlags(n)...)...)
 	if code != 0 {
 		t.Fatalf("trace: exit %d: %s", code, errs)
 	}
