@@ -54,7 +54,7 @@ func BuildExhibit(res *Result, info ExhibitInfo) (*exhibit.Exhibit, error) {
 		e.Transfers = append(e.Transfers, exhibit.NewTransfer(&r.Transfer, r.Hop, r.Taint))
 	}
 	for _, a := range res.Addresses {
-		ea := exhibit.Address{Address: a.Address, Hop: a.Hop, Taint: map[string]string{}, Labels: []exhibit.Label{}}
+		ea := exhibit.Address{Address: a.Address, Hop: a.Hop, Taint: map[string]string{}, Labels: []exhibit.Label{}, Cluster: a.Cluster}
 		for asset, v := range a.Taint {
 			ea.Taint[asset] = v.String()
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/big"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -451,6 +452,49 @@ func (w *utxoWalker) finishUTXO() (*Result, error) {
 		}
 		w.res.Findings = append(w.res.Findings, fs...)
 	}
+	if w.cfg.Cluster != nil {
+		w.cluster()
+	}
 	fw := &walker{nodes: w.nodes, ends: w.ends, res: w.res}
 	return fw.finish(), nil
+}
+
+// cluster runs multi-input clustering over the transactions passed
+// through. A cluster's id is "cluster:" and its least member address; its
+// finding names the transactions that merged it.
+func (w *utxoWalker) cluster() {
+	mi := heuristics.NewMultiInput(*w.cfg.Cluster)
+	w.res.Heuristics = append(w.res.Heuristics, mi.Info())
+	for _, tx := range w.done {
+		mi.Add(heuristics.ClusterTxOf(tx))
+	}
+	evidence := map[uint32][]string{}
+	member := map[uint32]string{} // an address of each merged cluster
+	for m := range mi.Merges() {
+		id, _ := mi.ClusterID(m.A)
+		member[id] = m.A
+		if !slices.Contains(evidence[id], m.TxID) {
+			evidence[id] = append(evidence[id], m.TxID)
+		}
+	}
+	names := map[uint32]string{}
+	for id := range evidence {
+		members := mi.Members(member[id])
+		slices.Sort(members)
+		names[id] = "cluster:" + members[0]
+		w.res.Findings = append(w.res.Findings, heuristics.Finding{Kind: heuristics.KindClusterMerge, Subject: names[id],
+			Evidence: evidence[id], Confidence: 90, Heuristic: mi.Info().Name, Version: mi.Info().Version})
+	}
+	for addr, n := range w.nodes {
+		if id, ok := mi.ClusterID(addr); ok && names[id] != "" {
+			n.r.Cluster = names[id]
+		}
+	}
+	sort.SliceStable(w.res.Findings, func(i, j int) bool {
+		a, b := w.res.Findings[i], w.res.Findings[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Subject < b.Subject
+	})
 }

@@ -52,6 +52,12 @@ type Config struct {
 	// PeelChain, if set, reports the peel chains among the transactions a
 	// utxo walk passed through.
 	PeelChain *heuristics.PeelChain
+	// Cluster, if set, runs multi-input clustering over the transactions a
+	// utxo walk passed through (CoinJoins, which are boundaries, never
+	// among them): addresses co-spent in one transaction share a cluster,
+	// stated on the exhibit's addresses, each with a cluster_merge finding
+	// whose evidence is the merging transactions.
+	Cluster *heuristics.MultiInputOptions
 	// Deposit, if set, checks on an account chain every address the trace
 	// saw pay an exchange: a deposit address of that exchange is a
 	// deposit_address finding (the exchange stays the endpoint).
@@ -80,6 +86,7 @@ type Reached struct {
 	Stop     bool
 	Label    string
 	Category string
+	Cluster  string // the cluster id, when clustering ran and found one
 }
 
 // Endpoint is a labelled service where the trace stopped, per asset.

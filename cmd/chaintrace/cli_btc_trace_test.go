@@ -305,10 +305,13 @@ func checkBtcTruth(t *testing.T, e *exhibit.Exhibit, truth *btcscenario.Truth) {
 	// Findings: the CoinJoin the trace stopped at, with the transaction
 	// that brought the taint in, and the peel chain with every hop.
 	var coinjoin, peel *exhibit.Finding
+	var clusters []exhibit.Finding
 	for i, f := range e.Findings {
 		switch f.Kind {
 		case "coinjoin":
 			coinjoin = &e.Findings[i]
+		case "cluster_merge":
+			clusters = append(clusters, f)
 		case "peel_chain":
 			if peel != nil {
 				t.Errorf("a second peel chain: %+v", f)
@@ -324,6 +327,24 @@ func checkBtcTruth(t *testing.T, e *exhibit.Exhibit, truth *btcscenario.Truth) {
 	}
 	if peel == nil || !slices.Equal(peel.Evidence, truth.PeelTxs) || peel.Subject != truth.PeelTxs[0] {
 		t.Errorf("peel chain finding %+v, want the %d peel transactions", peel, len(truth.PeelTxs))
+	}
+	// Clustering over the traced transactions: the consolidation co-spent
+	// three fanned-out coins with the clean coin, so they share one
+	// cluster, merged by that transaction alone.
+	if len(clusters) != 1 || !slices.Equal(clusters[0].Evidence, []string{truth.Consolidation}) {
+		t.Errorf("cluster_merge findings %+v, want one, merged by the consolidation %s", clusters, truth.Consolidation)
+	} else {
+		inCluster := 0
+		for _, a := range e.Addresses {
+			if a.Cluster == clusters[0].Subject {
+				inCluster++
+			} else if a.Cluster != "" {
+				t.Errorf("address %s in cluster %q, which no finding names", a.Address, a.Cluster)
+			}
+		}
+		if inCluster != 3 { // fan-1..3; the clean coin's address was never reached
+			t.Errorf("%d reached addresses in %s, want the 3 consolidated parts", inCluster, clusters[0].Subject)
+		}
 	}
 	var names []string
 	for _, h := range e.Method.Heuristics {

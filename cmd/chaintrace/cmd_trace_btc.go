@@ -147,7 +147,7 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, start
 	peel := heuristics.DefaultPeelChain()
 	cfg := tracer.Config{Seeds: p.seeds, Model: p.model, MaxHops: p.maxHops, MinValue: p.minValue,
 		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetBTC, Logger: opts.logger,
-		CoinJoin: heuristics.DefaultCoinJoinDetector(), PeelChain: &peel,
+		CoinJoin: heuristics.DefaultCoinJoinDetector(), PeelChain: &peel, Cluster: &heuristics.MultiInputOptions{},
 		Progress: func(pr tracer.Progress) {
 			pp.Status(fmt.Sprintf("tracing: block %d, %d addresses, %d transfers", pr.Block, pr.Addresses, pr.Transfers))
 		}}
