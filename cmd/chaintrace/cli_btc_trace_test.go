@@ -181,6 +181,30 @@ func TestBtcTraceAcceptance(t *testing.T) {
 		t.Errorf("the local index and btcd's address index give different exhibits:\n%s\n%s", mustJSON(t, content(local)), mustJSON(t, content(viaIndex)))
 	}
 
+	// Clustering over the whole indexed window (noise included): the
+	// consolidation links fan-1 with the clean coin; the CoinJoin links
+	// nobody.
+	addr := func(name string, typ btcnode.ScriptType) string {
+		a, err := btcnode.AddrFor(name, typ, n.Params())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.EncodeAddress()
+	}
+	clusterArgs := append([]string{"cluster", "--chain", "btc", "--store", filepath.Join(dir, "local")}, window...)
+	code, out, errs := runCLI(t, nil, append(clusterArgs, addr("fan-1", btcnode.ScriptType(1)), addr("clean", btcnode.P2PKH))...)
+	if code != 0 {
+		t.Fatalf("cluster: exit %d: %s", code, errs)
+	}
+	t.Logf("cluster:\n%s", out)
+	if !strings.Contains(out, "4 addresses") || !strings.Contains(out, "tx "+truth.Consolidation+" spent from") || !strings.Contains(out, "1 CoinJoins skipped") {
+		t.Errorf("cluster of fan-1 and the clean coin:\n%s", out)
+	}
+	code, out, errs = runCLI(t, nil, append(clusterArgs, addr("premix", btcnode.P2WPKH), addr("whirlpool-peer-1", btcnode.P2WPKH))...)
+	if code != 0 || !strings.Contains(out, "is in no cluster") || !strings.Contains(out, "are not in one cluster") {
+		t.Errorf("CoinJoin participants: exit %d\n%s%s", code, out, errs)
+	}
+
 	// 3. An Esplora replay of the same blocks, no node, no store data.
 	srv := esplorareplay.New(t, blocks, esplorareplay.Options{})
 	code, _, errs = runCLI(t, nil, traceArgs("esplora", "esplora.json", "--esplora", srv.URL, "--btc-network", "simnet")...)

@@ -53,6 +53,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newTraceCommand(opts),
 		newVerifyCommand(opts),
 		newLabelsCommand(opts),
+		newClusterCommand(opts),
 	)
 	return root
 }
