@@ -482,6 +482,10 @@ func (w *utxoWalker) cluster() {
 		members := mi.Members(member[id])
 		slices.Sort(members)
 		names[id] = "cluster:" + members[0]
+		if w.res.Clusters == nil {
+			w.res.Clusters = map[string][]string{}
+		}
+		w.res.Clusters[names[id]] = members
 		w.res.Findings = append(w.res.Findings, heuristics.Finding{Kind: heuristics.KindClusterMerge, Subject: names[id],
 			Evidence: evidence[id], Confidence: 90, Heuristic: mi.Info().Name, Version: mi.Info().Version})
 	}

@@ -107,6 +107,8 @@ type Result struct {
 	// Heuristics are the heuristics that ran; Findings what they found.
 	Heuristics []heuristics.Info
 	Findings   []heuristics.Finding
+	// Clusters lists each cluster's members (sorted) by cluster id.
+	Clusters map[string][]string
 }
 
 // ErrNoActivity means no seed moved anything in the window.

@@ -429,6 +429,38 @@ func TestBtcTraceWithoutAddressIndex(t *testing.T) {
 		t.Errorf("provenance names an address index the node lacks: %+v", e.Provenance.Sources)
 	}
 
+	// A label on the clean coin's address reaches the reached members of
+	// its cluster, with its source and the member it came from.
+	clean, err := btcnode.AddrFor("clean", btcnode.P2PKH, n.Params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := filepath.Join(dir, "extra.csv")
+	if err := os.WriteFile(extra, []byte("chain,address,label,category,source\nbtc,"+clean.EncodeAddress()+",Clean Wallet Co,service,case file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	labelledOut := filepath.Join(dir, "labelled.json")
+	code, _, errs = runCLI(t, nil, append([]string{"trace", "--chain", "btc", "--seed", truth.Seed, "--max-hops", "100", "--labels", labelFile,
+		"--labels", extra, "--store", filepath.Join(dir, "store"), "--out", labelledOut, "--from-block", itoa(truth.From), "--to-block", itoa(truth.To)},
+		btcNodeFlags(n)...)...)
+	if code != 0 {
+		t.Fatalf("trace with the extra label: exit %d: %s", code, errs)
+	}
+	inherited := 0
+	for _, a := range readBtcExhibit(t, labelledOut).Addresses {
+		for _, l := range a.Labels {
+			if l.Label == "Clean Wallet Co" {
+				inherited++
+				if a.Cluster == "" || l.Source != "case file, via cluster member "+clean.EncodeAddress() {
+					t.Errorf("%s: label %+v in cluster %q", a.Address, l, a.Cluster)
+				}
+			}
+		}
+	}
+	if inherited != 3 {
+		t.Errorf("%d reached addresses inherit the clean coin's label, want the 3 consolidated parts", inherited)
+	}
+
 	// Poison, from the same store with the node down: the same rows, each
 	// wholly tainted, and every transaction still reconciles.
 	if err := n.Close(); err != nil {

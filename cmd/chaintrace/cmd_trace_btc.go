@@ -169,6 +169,7 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, start
 		return err
 	}
 	info.LabelSets, info.Labels = exhibitLabels(p)
+	info.Labels = clusterLabels(info.Labels, res)
 	e, err := tracer.BuildExhibit(res, info)
 	if err != nil {
 		return err
@@ -178,6 +179,30 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, start
 	}
 	printTraceSummary(opts.stderr, e, res, time.Since(start), 0)
 	return nil
+}
+
+// clusterLabels adds to an address's own labels those of the other members
+// of its cluster, each with its source and the member it came from.
+func clusterLabels(own tracer.LabelLookup, res *tracer.Result) tracer.LabelLookup {
+	clusterOf := map[string]string{}
+	for _, a := range res.Addresses {
+		if a.Cluster != "" {
+			clusterOf[a.Address] = a.Cluster
+		}
+	}
+	return func(addr string) []exhibit.Label {
+		out := own(addr)
+		for _, m := range res.Clusters[clusterOf[addr]] {
+			if m == addr {
+				continue
+			}
+			for _, l := range own(m) {
+				l.Source = fmt.Sprintf("%s, via cluster member %s", l.Source, m)
+				out = append(out, l)
+			}
+		}
+		return out
+	}
 }
 
 // btcBackend picks where the trace reads and settles the window's end.
