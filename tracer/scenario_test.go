@@ -135,6 +135,32 @@ func checkDeposits(t *testing.T, truth *scenario.Truth, res *tracer.Result) {
 	}
 	t.Logf("deposit addresses: %d true found of %d, %d false positives (of %d launderer addresses paying an exchange directly)",
 		len(got)-falsePos, len(want), falsePos, len(direct))
+
+	// Senders sharing a deposit address are clustered: on these chains
+	// they are all the launderer's, and each cluster has its finding.
+	named := map[string]bool{}
+	for _, f := range res.Findings {
+		if f.Kind == heuristics.KindClusterMerge {
+			named[f.Subject] = true
+			if len(f.Evidence) < 2 || f.Confidence != 60 {
+				t.Errorf("sender cluster finding %+v", f)
+			}
+		}
+	}
+	clustered := 0
+	for _, a := range res.Addresses {
+		if a.Cluster == "" {
+			continue
+		}
+		clustered++
+		if !named[a.Cluster] {
+			t.Errorf("%s in cluster %s, which no finding names", a.Address, a.Cluster)
+		}
+		if truth.Controlled[common.HexToAddress(a.Address)] == "" {
+			t.Errorf("%s, not the launderer's, clustered with the launderer's addresses in %s", a.Address, a.Cluster)
+		}
+	}
+	t.Logf("deposit senders: %d clusters, %d reached addresses in them", len(named), clustered)
 }
 
 // checkTruth: recall and precision of the launderer's addresses are 1.0,

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
@@ -241,6 +243,7 @@ func (w *walker) deposits() error {
 		return label, ok && cat == "exchange"
 	}
 	checked := map[string]bool{}
+	var deps []senders
 	for _, r := range w.res.Rows {
 		to := w.nodes[r.To]
 		d := r.From[0]
@@ -271,10 +274,81 @@ func (w *walker) deposits() error {
 		}
 		if dep := w.cfg.Deposit.Detect(d, flows, fees, w.cfg.NativeAsset, exchange); dep != nil {
 			w.res.Findings = append(w.res.Findings, dep.Finding)
+			deps = append(deps, w.depositSenders(d, flows))
 		}
 	}
-	sort.SliceStable(w.res.Findings, func(i, j int) bool { return w.res.Findings[i].Subject < w.res.Findings[j].Subject })
+	w.senderClusters(deps)
+	sort.SliceStable(w.res.Findings, func(i, j int) bool {
+		a, b := w.res.Findings[i], w.res.Findings[j]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Subject < b.Subject
+	})
 	return nil
+}
+
+// senders are the payers of one deposit address, and the transactions.
+type senders struct {
+	addrs, txs []string
+}
+
+// depositSenders lists who paid deposit address d, leaving out labelled
+// services (an exchange funds its deposit addresses' gas: it is not the
+// customer).
+func (w *walker) depositSenders(d string, flows []heuristics.Flow) senders {
+	var s senders
+	for _, f := range flows {
+		if f.To != d || f.From == d || f.Amount == nil || f.Amount.Sign() == 0 {
+			continue
+		}
+		if _, _, labelled := w.stop(f.From); labelled {
+			continue
+		}
+		if !slices.Contains(s.addrs, f.From) {
+			s.addrs = append(s.addrs, f.From)
+		}
+		if !slices.Contains(s.txs, f.TxHash) {
+			s.txs = append(s.txs, f.TxHash)
+		}
+	}
+	return s
+}
+
+// senderClusters joins the senders to one deposit address (DESIGN.md: they
+// are likely one customer) into clusters, each a cluster_merge finding
+// with the payments into the deposit addresses as evidence, and names the
+// reached senders' cluster. Confidence 60: a shared deposit address is a
+// weaker tie than a co-spent input.
+func (w *walker) senderClusters(deps []senders) {
+	mi := heuristics.NewMultiInput(heuristics.MultiInputOptions{})
+	for i, s := range deps {
+		mi.Add(heuristics.ClusterTx{TxID: strconv.Itoa(i), InputAddrs: s.addrs})
+	}
+	evidence := map[string][]string{}
+	for _, s := range deps {
+		if len(s.addrs) < 2 {
+			continue
+		}
+		members := mi.Members(s.addrs[0])
+		slices.Sort(members)
+		id := "cluster:" + members[0]
+		for _, tx := range s.txs {
+			if !slices.Contains(evidence[id], tx) {
+				evidence[id] = append(evidence[id], tx)
+			}
+		}
+		for _, m := range members {
+			if n := w.nodes[m]; n != nil {
+				n.r.Cluster = id
+			}
+		}
+	}
+	for id, ev := range evidence {
+		slices.Sort(ev)
+		w.res.Findings = append(w.res.Findings, heuristics.Finding{Kind: heuristics.KindClusterMerge, Subject: id,
+			Evidence: ev, Confidence: 60, Heuristic: heuristics.NameDepositAddress, Version: "1"})
+	}
 }
 
 func (w *walker) progress(block uint64) {
