@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/chains/bitcoin"
 	"github.com/chaintrace/chaintrace/heuristics"
 )
 
@@ -93,22 +94,17 @@ func (r *TxReconciliation) Check() error {
 	return nil
 }
 
-// ParseOutpointSeed splits a "txid:vout" seed; ok is false for an address.
+// ParseOutpointSeed splits a "txid:vout" seed; ok is false for an address
+// (the "script:" form of a non-standard output script included).
 func ParseOutpointSeed(seed string) (txid string, vout uint32, ok bool, err error) {
-	id, n, found := strings.Cut(seed, ":")
-	if !found {
+	if !strings.Contains(seed, ":") || strings.HasPrefix(seed, bitcoin.ScriptPrefix) {
 		return "", 0, false, nil
 	}
-	v, err := strconv.ParseUint(n, 10, 32)
-	if err != nil || len(id) != 64 {
-		return "", 0, true, fmt.Errorf("seed %q: want txid:vout (64 hex digits, a colon, an output number)", seed)
+	op, err := bitcoin.ParseOutpoint(seed)
+	if err != nil {
+		return "", 0, true, fmt.Errorf("seed %q: want txid:vout (64 hex digits, a colon, an output number): %w", seed, err)
 	}
-	for _, c := range id {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return "", 0, true, fmt.Errorf("seed %q: the txid is not hexadecimal", seed)
-		}
-	}
-	return strings.ToLower(id), uint32(v), true, nil
+	return op.Hash.String(), op.Index, true, nil
 }
 
 // coin is a tainted output waiting to be spent.

@@ -349,6 +349,23 @@ func TestTraceUTXO(t *testing.T) {
 			t.Errorf("a seed whose coin was spent before the window: %v", err)
 		}
 	})
+	t.Run("script seed", func(t *testing.T) {
+		// An output to a non-standard script is shown as script: and the
+		// SHA-256 of the script; as a seed it is an address, not an outpoint.
+		script := "script:" + strings.Repeat("5a", 32)
+		sc := newMemChain()
+		paid := sc.tx("", nil, out{script, 40_000})
+		sc.tx("", []string{paid + ":0"}, out{"next", 39_000})
+		cfg := cfg
+		cfg.Seeds = []string{script}
+		res, err := TraceUTXO(ctx, sc, nil, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rowsOf(res); len(got) != 1 || got[0] != "out:0 next 39000 taint 39000 hop 1" {
+			t.Errorf("rows from a script seed: %v", got)
+		}
+	})
 	t.Run("bad seeds", func(t *testing.T) {
 		for seed, want := range map[string]error{
 			peel2 + ":7":                   ErrUnknownOutput,
