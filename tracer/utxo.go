@@ -1,7 +1,6 @@
 package tracer
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -113,27 +112,12 @@ type coin struct {
 	hop   int
 }
 
-type pendingTx struct {
-	tx *UTXOTx
-}
-
-type txHeap []*pendingTx
-
-func (h txHeap) Len() int { return len(h) }
-func (h txHeap) Less(i, j int) bool {
-	a, b := &h[i].tx.Tx, &h[j].tx.Tx
-	if a.BlockNumber != b.BlockNumber {
-		return a.BlockNumber < b.BlockNumber
+// txBefore orders transactions in chain order.
+func txBefore(a, b *UTXOTx) bool {
+	if a.Tx.BlockNumber != b.Tx.BlockNumber {
+		return a.Tx.BlockNumber < b.Tx.BlockNumber
 	}
-	return a.Index < b.Index
-}
-func (h txHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *txHeap) Push(x any)   { *h = append(*h, x.(*pendingTx)) }
-func (h *txHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+	return a.Tx.Index < b.Tx.Index
 }
 
 type utxoWalker struct {
@@ -145,7 +129,7 @@ type utxoWalker struct {
 	model  TxModel
 	coins  map[string]coin // "txid:vout" -> tainted, unspent as far as the walk got
 	queued map[string]bool // txids queued or done
-	queue  txHeap
+	queue  *queue[*UTXOTx]
 	nodes  map[string]*node
 	ends   map[[2]string]*Endpoint
 	res    Result
@@ -172,7 +156,7 @@ func TraceUTXO(ctx context.Context, h UTXOHistory, lb Labels, cfg Config) (*Resu
 	if cfg.NativeAsset == "" {
 		cfg.NativeAsset = chains.AssetBTC
 	}
-	w := &utxoWalker{ctx: ctx, h: h, lb: lb, cfg: cfg, model: tm, coins: map[string]coin{},
+	w := &utxoWalker{ctx: ctx, h: h, lb: lb, cfg: cfg, model: tm, coins: map[string]coin{}, queue: newQueue(txBefore),
 		queued: map[string]bool{}, nodes: map[string]*node{}, ends: map[[2]string]*Endpoint{}}
 	for _, s := range cfg.Seeds {
 		if err := w.seed(s); err != nil {
@@ -186,11 +170,11 @@ func TraceUTXO(ctx context.Context, h UTXOHistory, lb Labels, cfg Config) (*Resu
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p := heap.Pop(&w.queue).(*pendingTx)
-		if err := w.spend(p.tx); err != nil {
+		tx := w.queue.pop()
+		if err := w.spend(tx); err != nil {
 			return nil, err
 		}
-		w.progress(p.tx.Tx.BlockNumber)
+		w.progress(tx.Tx.BlockNumber)
 	}
 	return w.finishUTXO()
 }
@@ -329,7 +313,7 @@ func (w *utxoWalker) taint(t *chains.Transfer, taint *big.Int, hop int) error {
 		return fmt.Errorf("transaction %s (block %d, index %d) is said to spend %s, created later", spender, tx.Tx.BlockNumber, tx.Tx.Index, key)
 	}
 	w.queued[spender] = true
-	heap.Push(&w.queue, &pendingTx{tx: tx})
+	w.queue.push(tx)
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package tracer
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -149,19 +148,6 @@ type event struct {
 	payer    string
 }
 
-type eventHeap []*event
-
-func (h eventHeap) Len() int           { return len(h) }
-func (h eventHeap) Less(i, j int) bool { return h[i].at.less(h[j].at) }
-func (h eventHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *eventHeap) Push(x any)        { *h = append(*h, x.(*event)) }
-func (h *eventHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
-}
-
 // node is an address the walk reached.
 type node struct {
 	r       *Reached
@@ -180,7 +166,7 @@ type walker struct {
 	lb    Labels
 	cfg   Config
 	nodes map[string]*node
-	queue eventHeap
+	queue *queue[*event]
 	seen  map[pos]bool
 	res   Result
 	ends  map[[2]string]*Endpoint
@@ -195,7 +181,8 @@ func Trace(ctx context.Context, h History, lb Labels, cfg Config) (*Result, erro
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &walker{ctx: ctx, h: h, lb: lb, cfg: cfg, nodes: map[string]*node{}, seen: map[pos]bool{}, ends: map[[2]string]*Endpoint{}}
+	w := &walker{ctx: ctx, h: h, lb: lb, cfg: cfg, nodes: map[string]*node{}, seen: map[pos]bool{}, ends: map[[2]string]*Endpoint{},
+		queue: newQueue(func(a, b *event) bool { return a.at.less(b.at) })}
 	start := pos{block: cfg.FromBlock}
 	for _, s := range cfg.Seeds {
 		if _, dup := w.nodes[s]; dup {
@@ -214,7 +201,7 @@ func Trace(ctx context.Context, h History, lb Labels, cfg Config) (*Result, erro
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		e := heap.Pop(&w.queue).(*event)
+		e := w.queue.pop()
 		var err error
 		if e.transfer == nil {
 			err = w.fee(e)
@@ -394,7 +381,7 @@ func (w *walker) load(n *node, at pos) error {
 		case at.less(e.at):
 			if !w.seen[e.at] {
 				w.seen[e.at] = true
-				heap.Push(&w.queue, e)
+				w.queue.push(e)
 			}
 		case e.at.block == at.block && e.at != at:
 			n.pre = append(n.pre, e)
