@@ -246,9 +246,6 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	if p.chain == chains.BTC {
-		return runTraceBtc(ctx, opts, p, start)
-	}
 	st, err := opts.openStore(false)
 	if err != nil {
 		return err
@@ -256,6 +253,9 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 	defer st.Close()
 	if p.labelIx, err = opts.storeLabelIndex(st, opts.v.GetStringSlice("labels")); err != nil {
 		return err
+	}
+	if p.chain == chains.BTC {
+		return runTraceBtc(ctx, opts, p, st, start)
 	}
 	node := &lazyNode{opts: opts, ctx: ctx}
 	if !p.toGiven {

@@ -129,15 +129,8 @@ func btcSeeds(raw []string, net *chaincfg.Params) ([]string, error) {
 	return out, nil
 }
 
-func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, start time.Time) error {
-	st, err := opts.openStore(false)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if p.labelIx, err = opts.storeLabelIndex(st, opts.v.GetStringSlice("labels")); err != nil {
-		return err
-	}
+// runTraceBtc is trace --chain btc, on the opened store with p's labels.
+func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *store.Store, start time.Time) error {
 	b, err := opts.btcBackend(ctx, st, p)
 	if err != nil {
 		return err
@@ -422,15 +415,17 @@ func recordBtcProvenance(st *store.Store, a *bitcoin.Adapter, extra []string) er
 // trace of the case asks the API only for what may have moved since: the
 // seeds' histories and the spends of outputs still unspent.
 type esploraHistory struct {
-	c  *esplora.Client
-	st *store.Store // nil: no cache
-	mu sync.Mutex
-	tx map[string]*tracer.UTXOTx
-	os map[string][]esplora.Outspend
+	c   *esplora.Client
+	st  *store.Store // nil: no cache
+	mu  sync.Mutex
+	tx  map[string]*tracer.UTXOTx
+	os  map[string][]esplora.Outspend
+	pos map[string]map[string]uint32 // block hash -> txid -> position
 }
 
 func newEsploraHistory(c *esplora.Client, st *store.Store) *esploraHistory {
-	return &esploraHistory{c: c, st: st, tx: map[string]*tracer.UTXOTx{}, os: map[string][]esplora.Outspend{}}
+	return &esploraHistory{c: c, st: st, tx: map[string]*tracer.UTXOTx{}, os: map[string][]esplora.Outspend{},
+		pos: map[string]map[string]uint32{}}
 }
 
 // cached reads an answer kept in the store into v.
@@ -460,23 +455,36 @@ func (h *esploraHistory) keep(kind store.RawKind, key string, v any) error {
 	return h.st.PutRaw(chains.BTC, kind, []byte(key), b)
 }
 
-// txIndex is the position of txid in its block.
+// txIndex is the position of txid in its block. A block's txids are read
+// once a run (from the store, else the API) and kept as a position map.
 func (h *esploraHistory) txIndex(ctx context.Context, blockHash, txid string) (uint32, error) {
-	var ids []string
-	ok, err := h.cached(store.RawExplorerTxids, blockHash, &ids)
-	if err != nil {
-		return 0, err
-	}
+	h.mu.Lock()
+	pos, ok := h.pos[blockHash]
+	h.mu.Unlock()
 	if !ok {
-		if ids, err = h.c.BlockTxids(ctx, blockHash); err != nil {
+		var ids []string
+		found, err := h.cached(store.RawExplorerTxids, blockHash, &ids)
+		if err != nil {
 			return 0, err
 		}
-		if err := h.keep(store.RawExplorerTxids, blockHash, ids); err != nil {
-			return 0, err
+		if !found {
+			if ids, err = h.c.BlockTxids(ctx, blockHash); err != nil {
+				return 0, err
+			}
+			if err := h.keep(store.RawExplorerTxids, blockHash, ids); err != nil {
+				return 0, err
+			}
 		}
+		pos = make(map[string]uint32, len(ids))
+		for i, id := range ids {
+			pos[id] = uint32(i)
+		}
+		h.mu.Lock()
+		h.pos[blockHash] = pos
+		h.mu.Unlock()
 	}
-	if i := slices.Index(ids, txid); i >= 0 {
-		return uint32(i), nil
+	if i, ok := pos[txid]; ok {
+		return i, nil
 	}
 	return 0, fmt.Errorf("%w: %s: tx %s is not among the txids of block %s", esplora.ErrInconsistent, h.c.Endpoint(), txid, blockHash)
 }
