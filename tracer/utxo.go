@@ -460,8 +460,7 @@ func (w *utxoWalker) cluster() {
 	names := map[uint32]string{}
 	for id := range evidence {
 		members := mi.Members(member[id])
-		slices.Sort(members)
-		names[id] = "cluster:" + members[0]
+		names[id] = clusterName(members)
 		if w.res.Clusters == nil {
 			w.res.Clusters = map[string][]string{}
 		}

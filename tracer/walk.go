@@ -302,6 +302,13 @@ func (w *walker) depositSenders(d string, flows []heuristics.Flow) senders {
 	return s
 }
 
+// clusterName sorts a cluster's members and names the cluster by the least:
+// "cluster:" + that address, the id exhibits and findings use.
+func clusterName(members []string) string {
+	slices.Sort(members)
+	return "cluster:" + members[0]
+}
+
 // senderClusters joins the senders to one deposit address (DESIGN.md: they
 // are likely one customer) into clusters, each a cluster_merge finding
 // with the payments into the deposit addresses as evidence, and names the
@@ -318,8 +325,7 @@ func (w *walker) senderClusters(deps []senders) {
 			continue
 		}
 		members := mi.Members(s.addrs[0])
-		slices.Sort(members)
-		id := "cluster:" + members[0]
+		id := clusterName(members)
 		for _, tx := range s.txs {
 			if !slices.Contains(evidence[id], tx) {
 				evidence[id] = append(evidence[id], tx)

@@ -148,11 +148,7 @@ func clusterBlock(st *store.Store, mi *heuristics.MultiInput, n uint64, count *i
 		if len(tx.Inputs) < 2 {
 			continue // a coinbase or a single input merges nothing
 		}
-		nout := 0
-		for _, r := range rows[tx.Index] {
-			nout = max(nout, int(r.Ordinal)+1)
-		}
-		ht, err := heuristics.FromChains(tx, rows[tx.Index], nout)
+		ht, err := heuristics.FromChains(tx, rows[tx.Index], 0) // it counts the outputs from the rows
 		if err != nil {
 			return fmt.Errorf("block %d: %w", n, err)
 		}
