@@ -151,10 +151,9 @@ func TestBtcIndexAndTransfers(t *testing.T) {
 		}
 	}
 
-	host, user, pass, _ := n.RPCConfig()
 	dir := t.TempDir()
 	window := []string{"--from-block", itoa(from), "--to-block", itoa(to)}
-	nodeArgs := []string{"--chain", "btc", "--btc-rpc", "https://" + host, "--btc-rpc-user", user, "--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile(), "--store", dir}
+	nodeArgs := append([]string{"--chain", "btc", "--store", dir}, btcNodeFlags(n)...)
 	code, out, errs := runCLI(t, nil, append(append([]string{"index"}, nodeArgs...), window...)...)
 	if code != 0 {
 		t.Fatalf("index --chain btc: exit %d: %s", code, errs)

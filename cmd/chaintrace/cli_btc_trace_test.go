@@ -38,12 +38,6 @@ func playBtcCase(t *testing.T, n *btcnode.Node, opts btcscenario.Options) (truth
 	return truth, dir, labelFile
 }
 
-// btcNodeFlags are the flags that reach n over HTTPS.
-func btcNodeFlags(n *btcnode.Node) []string {
-	host, user, pass, _ := n.RPCConfig()
-	return []string{"--btc-rpc", "https://" + host, "--btc-rpc-user", user, "--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile()}
-}
-
 // readExhibit reads and strictly checks an exhibit file.
 func readBtcExhibit(t *testing.T, path string) *exhibit.Exhibit {
 	t.Helper()
@@ -84,7 +78,6 @@ func TestBtcTraceAcceptance(t *testing.T) {
 	n := btcnode.Start(t, btcnode.Options{MatureOutputs: 10})
 	truth, dir, labelFile := playBtcCase(t, n, btcscenario.Options{})
 	t.Logf("case: blocks %d-%d, %d downstream transactions, %d outputs", truth.From, truth.To, len(truth.Txs), len(truth.Outputs))
-	host, user, pass, _ := n.RPCConfig()
 	nodeFlags := btcNodeFlags(n)
 	window := []string{"--from-block", itoa(truth.From), "--to-block", itoa(truth.To)}
 	traceArgs := func(store, out string, extra ...string) []string {
@@ -135,11 +128,9 @@ func TestBtcTraceAcceptance(t *testing.T) {
 	}
 
 	// The peel chain alone, from its first output.
-	code, _, errs = runCLI(t, nil, append(traceArgs("addrindex", "outpoint.json", nodeFlags...)[:0:0],
-		"trace", "--chain", "btc", "--seed", truth.SeedOutpoint, "--max-hops", "100", "--labels", labelFile,
-		"--store", filepath.Join(dir, "addrindex"), "--out", filepath.Join(dir, "outpoint.json"),
-		"--from-block", itoa(truth.From), "--to-block", itoa(truth.To), "--btc-rpc", "https://"+host, "--btc-rpc-user", user,
-		"--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile())...)
+	code, _, errs = runCLI(t, nil, append(append([]string{"trace", "--chain", "btc", "--seed", truth.SeedOutpoint, "--max-hops", "100",
+		"--labels", labelFile, "--store", filepath.Join(dir, "addrindex"), "--out", filepath.Join(dir, "outpoint.json")},
+		window...), nodeFlags...)...)
 	if code != 0 {
 		t.Fatalf("trace from an outpoint: exit %d: %s", code, errs)
 	}

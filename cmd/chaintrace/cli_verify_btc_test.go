@@ -87,9 +87,8 @@ func playVerifyBtcCase(t *testing.T) *verifyBtcCase {
 	if err := os.WriteFile(labels, []byte(csv), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	host, user, pass, _ := n.RPCConfig()
 	vc := &verifyBtcCase{node: n, dir: dir, exhibit: filepath.Join(dir, "exhibit.json"), from: from, to: from + 2,
-		nodeFlags: []string{"--btc-rpc", "https://" + host, "--btc-rpc-user", user, "--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile()},
+		nodeFlags: btcNodeFlags(n),
 		peel1:     peel1.TxHash().String(), merge: merge.TxHash().String()}
 	args := append([]string{"trace", "--chain", "btc", "--seed", addr("thief", btcnode.P2PKH), "--labels", labels,
 		"--from-block", itoa(vc.from), "--to-block", itoa(vc.to), "--store", filepath.Join(dir, "store"), "--out", vc.exhibit}, vc.nodeFlags...)

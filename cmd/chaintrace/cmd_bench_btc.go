@@ -70,10 +70,8 @@ func startBtcBenchNode(ctx context.Context, w io.Writer, blocks, perBlock int) (
 // btcBenchNodeArgs are the flags that point a child at the node and the
 // generated window.
 func btcBenchNodeArgs(node *btcnode.Node, res *btcbenchchain.Result) []string {
-	host, user, pass, _ := node.RPCConfig()
-	return []string{"--chain", string(chains.BTC), "--btc-rpc", "https://" + host, "--btc-rpc-user", user, "--btc-rpc-pass", pass,
-		"--btc-rpc-cert", node.CertFile(), "--from-block", strconv.FormatUint(res.First, 10),
-		"--to-block", strconv.FormatUint(res.Last, 10), "--log-level", "warn"}
+	return append([]string{"--chain", string(chains.BTC), "--from-block", strconv.FormatUint(res.First, 10),
+		"--to-block", strconv.FormatUint(res.Last, 10), "--log-level", "warn"}, btcNodeFlags(node)...)
 }
 
 // serveBtcBenchNode is bench node --chain btc: the benchmark chain on btcd

@@ -14,6 +14,12 @@ import (
 	"github.com/chaintrace/chaintrace/internal/btcscenario"
 )
 
+// btcNodeFlags are the flags that reach n over HTTPS with its certificate.
+func btcNodeFlags(n *btcnode.Node) []string {
+	host, user, pass, _ := n.RPCConfig()
+	return []string{"--btc-rpc", "https://" + host, "--btc-rpc-user", user, "--btc-rpc-pass", pass, "--btc-rpc-cert", n.CertFile()}
+}
+
 // runDemoBtc is the demo's Bitcoin leg (see the demo's help).
 func runDemoBtc(ctx context.Context, opts *globalOptions, out string) error {
 	start := time.Now()
@@ -46,9 +52,7 @@ func runDemoBtc(ctx context.Context, opts *globalOptions, out string) error {
 	if err := os.RemoveAll(storeDir); err != nil { // the demo chain is new every run
 		return err
 	}
-	host, user, pass, _ := node.RPCConfig()
-	common := []string{"--chain", "btc", "--store", storeDir, "--btc-rpc", "https://" + host, "--btc-rpc-user", user,
-		"--btc-rpc-pass", pass, "--btc-rpc-cert", node.CertFile(), "--log-level", "warn"}
+	common := append([]string{"--chain", "btc", "--store", storeDir, "--log-level", "warn"}, btcNodeFlags(node)...)
 	exhibitPath := filepath.Join(out, "exhibit.json")
 	traceArgs := append([]string{"trace", "--seed", truth.Seed,
 		"--from-block", fmt.Sprint(truth.From), "--to-block", fmt.Sprint(truth.To), "--max-hops", "100",
