@@ -93,6 +93,38 @@ const (
 	// The ranges of blocks fully indexed, inclusive, kept disjoint and
 	// non-adjacent by MarkIndexed.
 	prefixIndexed byte = 'i'
+
+	// prefixCluster: "c" + chain + part (1) + ... -> the saved multi-input
+	// clustering run, one per chain (clusters.go). New in schema 3 without
+	// a bump: older stores simply have none.
+	//   part clusterPartHead: "c" + chain + 0 -> encodeClusterHead
+	//     The run's window, parameters, window fingerprint, counts, and the
+	//     generation and number of its chunks. Written last, in its own
+	//     transaction, after its chunks are synced: a run is complete
+	//     exactly when a head names it.
+	//   part clusterPartMerges: "c" + chain + 1 + gen (uint64 BE) + chunk (uint32 BE) -> count + (txid, a, b)...
+	//     The merge log, clusterChunk merges per value, in the order applied.
+	//   part clusterPartHeld: "c" + chain + 2 + gen + chunk -> count + (txid, a, b, uvarint sizeA, uvarint sizeB)...
+	//     The merges held for review, in the order met.
+	// Chunks of a generation no head names are what an interrupted save
+	// or a replaced run left; the next save deletes them.
+	prefixCluster byte = 'c'
+
+	// prefixClusterDecision: "d" + chain + SHA-256(txid, a, b) (32 bytes) -> encodeDecision
+	// A review decision on a held merge (accepted or rejected, reason,
+	// time, and the txid and addresses hashed in the key; see
+	// decisionHash). Keyed by what the merge joins, not by its place in a
+	// run, so it holds for every later run that holds the same merge.
+	prefixClusterDecision byte = 'd'
+)
+
+// Parts of a clustering run (prefixCluster).
+const (
+	clusterPartHead   byte = 0
+	clusterPartMerges byte = 1
+	clusterPartHeld   byte = 2
+
+	clusterChunkKeyLen = 3 + 8 + 4 // prefix + chain + part, gen, chunk
 )
 
 // Chain bytes: the second byte of every per-chain key.
@@ -271,4 +303,21 @@ func indexedKey(c byte, from uint64) []byte {
 	k[0], k[1] = prefixIndexed, c
 	binary.BigEndian.PutUint64(k[2:], from)
 	return k
+}
+
+func clusterHeadKey(c byte) []byte { return []byte{prefixCluster, c, clusterPartHead} }
+
+// clusterChunkKey is the key of chunk i of a run's part under generation gen.
+func clusterChunkKey(c, part byte, gen uint64, i uint32) []byte {
+	k := make([]byte, 3, clusterChunkKeyLen)
+	k[0], k[1], k[2] = prefixCluster, c, part
+	k = binary.BigEndian.AppendUint64(k, gen)
+	return binary.BigEndian.AppendUint32(k, i)
+}
+
+// decisionKey is the key of the review decision on the held merge of txid
+// joining a and b.
+func decisionKey(c byte, txid, a, b string) []byte {
+	h := decisionHash(txid, a, b)
+	return append([]byte{prefixClusterDecision, c}, h[:]...)
 }
