@@ -8,7 +8,6 @@ import (
 	"math/big"
 	"slices"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
@@ -222,15 +221,12 @@ func Trace(ctx context.Context, h History, lb Labels, cfg Config) (*Result, erro
 }
 
 // deposits runs the deposit-address heuristic on every address the trace
-// saw pay an exchange endpoint.
+// saw pay an exchange endpoint (DetectDeposits), and names the reached
+// senders' clusters.
 func (w *walker) deposits() error {
 	w.res.Heuristics = append(w.res.Heuristics, w.cfg.Deposit.Info())
-	exchange := func(addr string) (string, bool) {
-		label, cat, ok := w.stop(addr)
-		return label, ok && cat == "exchange"
-	}
 	checked := map[string]bool{}
-	var deps []senders
+	var candidates []string
 	for _, r := range w.res.Rows {
 		to := w.nodes[r.To]
 		d := r.From[0]
@@ -241,30 +237,20 @@ func (w *walker) deposits() error {
 		if n := w.nodes[d]; n == nil || n.source || n.r.Stop {
 			continue
 		}
-		var flows []heuristics.Flow
-		err := w.h.AddressTransfers(w.ctx, d, w.cfg.FromBlock, w.cfg.ToBlock, func(t *chains.Transfer) error {
-			flows = append(flows, heuristics.Flow{Block: t.BlockNumber, TxHash: t.TxHash, From: t.From[0], To: t.To, Asset: t.Asset, Amount: t.Amount})
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("deposit check of %s: %w", d, err)
-		}
-		fees := new(big.Int)
-		err = w.h.SentTxs(w.ctx, d, w.cfg.FromBlock, w.cfg.ToBlock, func(tx *chains.Tx) error {
-			if tx.Fee != nil {
-				fees.Add(fees, tx.Fee)
+		candidates = append(candidates, d)
+	}
+	found, err := DetectDeposits(w.ctx, w.h, w.lb, candidates, w.cfg.FromBlock, w.cfg.ToBlock, *w.cfg.Deposit, w.cfg.NativeAsset)
+	if err != nil {
+		return err
+	}
+	w.res.Findings = append(w.res.Findings, found.Findings...)
+	for id, members := range found.Clusters {
+		for _, m := range members {
+			if n := w.nodes[m]; n != nil {
+				n.r.Cluster = id
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("deposit check of %s: %w", d, err)
-		}
-		if dep := w.cfg.Deposit.Detect(d, flows, fees, w.cfg.NativeAsset, exchange); dep != nil {
-			w.res.Findings = append(w.res.Findings, dep.Finding)
-			deps = append(deps, w.depositSenders(d, flows))
 		}
 	}
-	w.senderClusters(deps)
 	sort.SliceStable(w.res.Findings, func(i, j int) bool {
 		a, b := w.res.Findings[i], w.res.Findings[j]
 		if a.Kind != b.Kind {
@@ -275,73 +261,11 @@ func (w *walker) deposits() error {
 	return nil
 }
 
-// senders are the payers of one deposit address, and the transactions.
-type senders struct {
-	addrs, txs []string
-}
-
-// depositSenders lists who paid deposit address d, leaving out labelled
-// services (an exchange funds its deposit addresses' gas: it is not the
-// customer).
-func (w *walker) depositSenders(d string, flows []heuristics.Flow) senders {
-	var s senders
-	for _, f := range flows {
-		if f.To != d || f.From == d || f.Amount == nil || f.Amount.Sign() == 0 {
-			continue
-		}
-		if _, _, labelled := w.stop(f.From); labelled {
-			continue
-		}
-		if !slices.Contains(s.addrs, f.From) {
-			s.addrs = append(s.addrs, f.From)
-		}
-		if !slices.Contains(s.txs, f.TxHash) {
-			s.txs = append(s.txs, f.TxHash)
-		}
-	}
-	return s
-}
-
 // clusterName sorts a cluster's members and names the cluster by the least:
 // "cluster:" + that address, the id exhibits and findings use.
 func clusterName(members []string) string {
 	slices.Sort(members)
 	return "cluster:" + members[0]
-}
-
-// senderClusters joins the senders to one deposit address (DESIGN.md: they
-// are likely one customer) into clusters, each a cluster_merge finding
-// with the payments into the deposit addresses as evidence, and names the
-// reached senders' cluster. Confidence 60: a shared deposit address is a
-// weaker tie than a co-spent input.
-func (w *walker) senderClusters(deps []senders) {
-	mi := heuristics.NewMultiInput(heuristics.MultiInputOptions{})
-	for i, s := range deps {
-		mi.Add(heuristics.ClusterTx{TxID: strconv.Itoa(i), InputAddrs: s.addrs})
-	}
-	evidence := map[string][]string{}
-	for _, s := range deps {
-		if len(s.addrs) < 2 {
-			continue
-		}
-		members := mi.Members(s.addrs[0])
-		id := clusterName(members)
-		for _, tx := range s.txs {
-			if !slices.Contains(evidence[id], tx) {
-				evidence[id] = append(evidence[id], tx)
-			}
-		}
-		for _, m := range members {
-			if n := w.nodes[m]; n != nil {
-				n.r.Cluster = id
-			}
-		}
-	}
-	for id, ev := range evidence {
-		slices.Sort(ev)
-		w.res.Findings = append(w.res.Findings, heuristics.Finding{Kind: heuristics.KindClusterMerge, Subject: id,
-			Evidence: ev, Confidence: 60, Heuristic: heuristics.NameDepositAddress, Version: "1"})
-	}
 }
 
 func (w *walker) progress(block uint64) {
