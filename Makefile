@@ -4,7 +4,7 @@ BIN     := bin/chaintrace
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test lint bench bench-go bench-e2e clean
+.PHONY: all build demo test lint bench bench-go bench-e2e heuristics-report clean
 
 all: build
 
@@ -40,6 +40,13 @@ bench-e2e: build
 	./$(BIN) bench index --chain btc --blocks 2000 --txs-per-block 10
 	./$(BIN) bench trace --noise-blocks 1000
 	./$(BIN) bench history --blocks 1000000 --delay 20ms
+
+# Measure every heuristic's error rates on labelled scenario chains (btcd
+# and the in-process geth), write the table to docs/ and the rates the tool
+# embeds (exhibits cite them), then rebuild so the binary carries them.
+heuristics-report: build
+	./$(BIN) bench heuristics --report docs/heuristics-report.md --rates heuristics/errorrates.json
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/chaintrace
 
 clean:
 	rm -rf bin demo-out

@@ -5,6 +5,7 @@ import (
 
 	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/heuristics"
 )
 
 // LabelLookup gives every label known for an address, for the exhibit.
@@ -29,6 +30,10 @@ type ExhibitInfo struct {
 	Labels    LabelLookup
 	// GeneratedAt is RFC 3339 UTC; it is left out of the digest.
 	GeneratedAt string
+	// ErrorRates are the measured error rates method.heuristics cites for
+	// each heuristic that ran with the measured parameters (params key
+	// "error_rates"); nil: the rates this build embeds.
+	ErrorRates *heuristics.ErrorRates
 }
 
 // BuildExhibit states a walk's result as a sealed exhibit.
@@ -80,8 +85,15 @@ func BuildExhibit(res *Result, info ExhibitInfo) (*exhibit.Exhibit, error) {
 			TaintOut: map[string]string{a: rc.TaintOut.String()},
 		})
 	}
+	rates := info.ErrorRates
+	if rates == nil {
+		var err error
+		if rates, err = heuristics.EmbeddedErrorRates(); err != nil {
+			return nil, err
+		}
+	}
 	for _, h := range res.Heuristics {
-		eh, err := h.Exhibit()
+		eh, err := rates.Cite(h).Exhibit()
 		if err != nil {
 			return nil, fmt.Errorf("heuristic %s: %w", h.Name, err)
 		}
