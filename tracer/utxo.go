@@ -439,10 +439,28 @@ func (w *utxoWalker) finishUTXO() (*Result, error) {
 	return fw.finish(), nil
 }
 
-// cluster runs multi-input clustering over the transactions passed
+// Clustering is a multi-input clustering made before the walk, over a
+// window covering it (*heuristics.MultiInput satisfies it; Info names the
+// run for method.heuristics). Members is called once per cluster the walk
+// reached, Path once per reached member.
+type Clustering interface {
+	Info() heuristics.Info
+	ClusterID(addr string) (uint32, bool)
+	Members(addr string) []string
+	Path(a, b string) []heuristics.Merge
+}
+
+var _ Clustering = (*heuristics.MultiInput)(nil)
+
+// cluster states the multi-input clusters of the reached addresses: from
+// cfg.Clusters when set, else from clustering the transactions passed
 // through. A cluster's id is "cluster:" and its least member address; its
 // finding names the transactions that merged it.
 func (w *utxoWalker) cluster() {
+	if w.cfg.Clusters != nil {
+		w.clusterFrom(w.cfg.Clusters)
+		return
+	}
 	mi := heuristics.NewMultiInput(*w.cfg.Cluster)
 	w.res.Heuristics = append(w.res.Heuristics, mi.Info())
 	for _, tx := range w.done {
@@ -473,6 +491,60 @@ func (w *utxoWalker) cluster() {
 			n.r.Cluster = names[id]
 		}
 	}
+	w.sortFindings()
+}
+
+// clusterFrom states the clusters c gives the reached addresses. A
+// cluster of the whole store may hold millions of addresses and its merge
+// log as many transactions, so a finding's evidence is bounded by what
+// the exhibit shows: the merges on the paths from the cluster's name (its
+// least member) to each of its reached members, which together link
+// every reached member to every other. A cluster with one reached member
+// still gets its finding: the path from its name to that member (or, if
+// it is the name, to the next least member).
+func (w *utxoWalker) clusterFrom(c Clustering) {
+	info := c.Info()
+	w.res.Heuristics = append(w.res.Heuristics, info)
+	reached := map[uint32][]string{}
+	for addr := range w.nodes {
+		if id, ok := c.ClusterID(addr); ok {
+			reached[id] = append(reached[id], addr)
+		}
+	}
+	for _, addrs := range reached {
+		members := c.Members(addrs[0])
+		if len(members) < 2 {
+			continue
+		}
+		name := clusterName(members) // sorts members
+		slices.Sort(addrs)
+		var evidence []string
+		seen := map[string]bool{}
+		for _, a := range addrs {
+			for _, m := range c.Path(members[0], a) {
+				if !seen[m.TxID] {
+					seen[m.TxID] = true
+					evidence = append(evidence, m.TxID)
+				}
+			}
+			w.nodes[a].r.Cluster = name
+		}
+		if len(evidence) == 0 { // the one reached member is the name: what joined it to the next
+			for _, m := range c.Path(members[0], members[1]) {
+				evidence = append(evidence, m.TxID)
+			}
+		}
+		if w.res.Clusters == nil {
+			w.res.Clusters = map[string][]string{}
+		}
+		w.res.Clusters[name] = members
+		w.res.Findings = append(w.res.Findings, heuristics.Finding{Kind: heuristics.KindClusterMerge, Subject: name,
+			Evidence: evidence, Confidence: 90, Heuristic: info.Name, Version: info.Version})
+	}
+	w.sortFindings()
+}
+
+func (w *utxoWalker) sortFindings() {
 	sort.SliceStable(w.res.Findings, func(i, j int) bool {
 		a, b := w.res.Findings[i], w.res.Findings[j]
 		if a.Kind != b.Kind {

@@ -58,6 +58,13 @@ type Config struct {
 	// stated on the exhibit's addresses, each with a cluster_merge finding
 	// whose evidence is the merging transactions.
 	Cluster *heuristics.MultiInputOptions
+	// Clusters, with Cluster set, is a clustering made beforehand over a
+	// window covering the walk's (the store's saved run, held merges
+	// accepted on review included): the exhibit's addresses take their
+	// clusters from it, not only from the transactions the walk passed
+	// through, and each cluster_merge finding's evidence is the merges
+	// linking the cluster's reached members (see Clustering).
+	Clusters Clustering
 	// Deposit, if set, checks on an account chain every address the trace
 	// saw pay an exchange: a deposit address of that exchange is a
 	// deposit_address finding (the exchange stays the endpoint).
