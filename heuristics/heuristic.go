@@ -2,6 +2,7 @@ package heuristics
 
 import (
 	"fmt"
+	"math/big"
 
 	"github.com/chaintrace/chaintrace/exhibit"
 )
@@ -80,9 +81,33 @@ type Heuristic interface {
 // "heuristics" section of the configuration (kebab-case keys, as every
 // other key; method.heuristics writes the same parameters in snake_case).
 type Config struct {
-	Change    ChangeConfig     `mapstructure:"change"`
-	CoinJoin  CoinJoinDetector `mapstructure:"coinjoin"`
-	PeelChain PeelChain        `mapstructure:"peel-chain"`
+	Change     ChangeConfig     `mapstructure:"change"`
+	CoinJoin   CoinJoinDetector `mapstructure:"coinjoin"`
+	PeelChain  PeelChain        `mapstructure:"peel-chain"`
+	MultiInput MultiInputConfig `mapstructure:"multi-input"`
+	Deposit    DepositAddress   `mapstructure:"deposit-address"`
+}
+
+// MultiInputConfig switches multi-input clustering in traces; the hold
+// threshold is the cluster command's --hold-above.
+type MultiInputConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// SkipCoinJoins keeps clustering from merging through a detected
+	// CoinJoin (on by default; off only to study what it would do).
+	SkipCoinJoins bool `mapstructure:"skip-coinjoins"`
+}
+
+// MultiInputOptions are the clustering options the configuration describes: the
+// CoinJoin skip with the configured detector, and hold, the hold
+// threshold.
+func (c Config) MultiInputOptions(hold int) MultiInputOptions {
+	o := MultiInputOptions{HoldAbove: hold}
+	if c.MultiInput.SkipCoinJoins {
+		d := c.CoinJoin
+		o.SkipTx = func(t ClusterTx) (bool, string) { return d.SkipTx(t.Tx) }
+		o.SkipRule = "coinjoin/1"
+	}
+	return o
 }
 
 // ChangeConfig holds the change-output heuristics.
@@ -109,8 +134,10 @@ func DefaultConfig() Config {
 			PeelChainShape: PeelChainShape{Enabled: true, UnspentIsCandidate: true},
 			Locktime:       Locktime{Enabled: false},
 		},
-		CoinJoin:  *DefaultCoinJoinDetector(),
-		PeelChain: DefaultPeelChain(),
+		CoinJoin:   *DefaultCoinJoinDetector(),
+		PeelChain:  DefaultPeelChain(),
+		MultiInput: MultiInputConfig{Enabled: true, SkipCoinJoins: true},
+		Deposit:    DefaultDepositAddress(),
 	}
 }
 
@@ -135,6 +162,14 @@ func (c Config) Validate() error {
 	}
 	if c.PeelChain.Enabled && (c.PeelChain.MinLength < 2 || c.PeelChain.MaxLength < c.PeelChain.MinLength) {
 		return fmt.Errorf("heuristics.peel-chain: want 2 <= min-length <= max-length")
+	}
+	if d := c.Deposit; d.Enabled {
+		if v, ok := new(big.Int).SetString(d.MaxLeft, 10); !ok || v.Sign() < 0 {
+			return fmt.Errorf("heuristics.deposit-address.max-left: %q is not a non-negative integer (wei)", d.MaxLeft)
+		}
+		if d.WithinBlocks == 0 {
+			return fmt.Errorf("heuristics.deposit-address.within-blocks: want at least 1")
+		}
 	}
 	return nil
 }

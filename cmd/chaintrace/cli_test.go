@@ -119,6 +119,14 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 	os.WriteFile(badYAML, []byte("eth:\n  rpc: [unclosed\n"), 0o644)
 	unknownKey := filepath.Join(dir, "unknown.yaml")
 	os.WriteFile(unknownKey, []byte("eth:\n  rcp: http://127.0.0.1:8545\n"), 0o644)
+	heurKey := filepath.Join(dir, "heur-key.yaml")
+	os.WriteFile(heurKey, []byte("heuristics:\n  peel-chain:\n    min-lenght: 4\n"), 0o644)
+	heurValue := filepath.Join(dir, "heur-value.yaml")
+	os.WriteFile(heurValue, []byte("heuristics:\n  peel-chain:\n    min-length: 1\n"), 0o644)
+	heurType := filepath.Join(dir, "heur-type.yaml")
+	os.WriteFile(heurType, []byte("heuristics:\n  deposit-address:\n    within-blocks: soon\n"), 0o644)
+	heurWei := filepath.Join(dir, "heur-wei.yaml")
+	os.WriteFile(heurWei, []byte("heuristics:\n  deposit-address:\n    max-left: 0.01\n"), 0o644)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -134,6 +142,10 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"unreadable config", []string{"--config", filepath.Join(dir, "nope.yaml"), "index"}, "nope.yaml"},
 		{"malformed config", []string{"--config", badYAML, "index"}, "not valid YAML"},
 		{"unknown config key", []string{"--config", unknownKey, "index"}, `unknown key "eth.rcp"`},
+		{"unknown heuristics key", []string{"--config", heurKey, "index"}, `unknown key "heuristics.peel-chain.min-lenght"`},
+		{"bad heuristics value", []string{"--config", heurValue, "trace", "--store", st, "--seed", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"}, "heuristics.peel-chain: want 2 <= min-length"},
+		{"heuristics value of the wrong type", []string{"--config", heurType, "trace", "--store", st, "--seed", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"}, "within-blocks"},
+		{"heuristics wei not an integer", []string{"--config", heurWei, "trace", "--chain", "btc", "--store", st, "--seed", "x"}, "max-left"},
 		{"bad url", []string{"index", "--store", st, "--eth-rpc", "localhost:8545", "--from-block", "1", "--to-block", "2"}, "want an http:// or https:// URL"},
 		{"no rpc", []string{"index", "--store", st, "--from-block", "1", "--to-block", "2"}, "--eth-rpc is required"},
 		{"btc no rpc", []string{"index", "--chain", "btc", "--store", st, "--from-block", "1", "--to-block", "2"}, "--btc-rpc is required"},

@@ -41,10 +41,10 @@ afterwards so that the binary carries the new rates.`,
 	f := cmd.Flags()
 	f.String("report", "", "write the Markdown report here")
 	f.String("rates", "", "write the rates JSON the tool embeds here")
-	f.Uint64("seed", 1, "the generators' random seed")
-	f.Int("btc-wallets", 0, "Bitcoin scenario: ordinary wallets (0: default 30)")
-	f.Int("btc-rounds", 0, "Bitcoin scenario: blocks of everyday activity (0: default 100)")
-	f.Int("btc-coinjoins", 0, "Bitcoin scenario: CoinJoins of each kind (0: default 4)")
+	f.Uint64("lab-seed", 1, "the generators' random seed")
+	f.Int("lab-wallets", 0, "Bitcoin scenario: ordinary wallets (0: default 30)")
+	f.Int("lab-rounds", 0, "Bitcoin scenario: blocks of everyday activity (0: default 100)")
+	f.Int("lab-coinjoins", 0, "Bitcoin scenario: CoinJoins of each kind (0: default 4)")
 	return cmd
 }
 
@@ -52,12 +52,12 @@ func runBenchHeuristics(ctx context.Context, opts *globalOptions, cmd *cobra.Com
 	f := cmd.Flags()
 	report, _ := f.GetString("report")
 	rates, _ := f.GetString("rates")
-	seed, _ := f.GetUint64("seed")
-	wallets, _ := f.GetInt("btc-wallets")
-	rounds, _ := f.GetInt("btc-rounds")
-	cjs, _ := f.GetInt("btc-coinjoins")
+	seed, _ := f.GetUint64("lab-seed")
+	wallets, _ := f.GetInt("lab-wallets")
+	rounds, _ := f.GetInt("lab-rounds")
+	cjs, _ := f.GetInt("lab-coinjoins")
 	if seed == 0 {
-		return usagef("--seed 0: want a positive seed")
+		return usagef("--lab-seed 0: want a positive seed")
 	}
 	for _, p := range []string{report, rates} {
 		if p == "" {

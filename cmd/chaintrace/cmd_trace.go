@@ -86,6 +86,8 @@ type traceParams struct {
 	out      string
 	labelIx  *labels.Index
 	caseInfo exhibit.Case
+	// heur is the config file's heuristics section over the defaults.
+	heur heuristics.Config
 }
 
 func (o *globalOptions) traceParams() (*traceParams, error) {
@@ -93,6 +95,9 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 	p := &traceParams{format: v.GetString("format"), out: v.GetString("out")}
 	var err error
 	if p.chain, err = o.chainFlag(); err != nil {
+		return nil, err
+	}
+	if p.heur, err = o.heuristicsConfig(); err != nil {
 		return nil, err
 	}
 	for _, s := range v.GetStringSlice("seed") {
@@ -339,9 +344,8 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 		}
 		opts.logger.Info("history", "backends", strings.Join(backends, ","))
 	}
-	deposit := heuristics.DefaultDepositAddress()
 	cfg := tracer.Config{Seeds: p.seeds, Model: p.model, MaxHops: p.maxHops, MinValue: p.minValue,
-		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetETH, Logger: opts.logger, Deposit: &deposit}
+		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetETH, Logger: opts.logger, Deposit: &p.heur.Deposit}
 	res, err := tracer.Trace(ctx, hist, stopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops}, cfg)
 	if errors.Is(err, tracer.ErrNoActivity) {
 		return usagef("%v: check the seed and --from-block", err)

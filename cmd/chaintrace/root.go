@@ -153,6 +153,9 @@ func allConfigKeys(root *cobra.Command) map[string]bool {
 		}
 	}
 	walk(root)
+	for _, k := range heuristicsConfigKeys() {
+		keys[k] = true
+	}
 	return keys
 }
 
