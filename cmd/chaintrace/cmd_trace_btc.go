@@ -144,6 +144,11 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *s
 		Progress: func(pr tracer.Progress) {
 			pp.Status(fmt.Sprintf("tracing: block %d, %d addresses, %d transfers", pr.Block, pr.Addresses, pr.Transfers))
 		}}
+	// The store's clustering run, when it covers the window, gives the
+	// exhibit's clusters (whole-window membership, accepted held merges).
+	if cfg.Clusters, err = storedClusters(ctx, opts, st, p.from, p.to); err != nil {
+		return err
+	}
 	res, err := tracer.TraceUTXO(ctx, b.hist, stopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops}, cfg)
 	pp.Done()
 	switch {
@@ -175,7 +180,9 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *s
 }
 
 // clusterLabels adds to an address's own labels those of the other members
-// of its cluster, each with its source and the member it came from.
+// of its cluster, each with its source and the member it came from. A
+// cluster from the store's run may be large: its members' labels are
+// looked up once per cluster, not once per address asking.
 func clusterLabels(own tracer.LabelLookup, res *tracer.Result) tracer.LabelLookup {
 	clusterOf := map[string]string{}
 	for _, a := range res.Addresses {
@@ -183,14 +190,35 @@ func clusterLabels(own tracer.LabelLookup, res *tracer.Result) tracer.LabelLooku
 			clusterOf[a.Address] = a.Cluster
 		}
 	}
+	type memberLabels struct {
+		member string
+		labels []exhibit.Label
+	}
+	var mu sync.Mutex
+	labelled := map[string][]memberLabels{} // cluster id -> its labelled members, in member order
 	return func(addr string) []exhibit.Label {
 		out := own(addr)
-		for _, m := range res.Clusters[clusterOf[addr]] {
-			if m == addr {
+		id := clusterOf[addr]
+		if id == "" {
+			return out
+		}
+		mu.Lock()
+		ms, ok := labelled[id]
+		if !ok {
+			for _, m := range res.Clusters[id] {
+				if ls := own(m); len(ls) > 0 {
+					ms = append(ms, memberLabels{m, ls})
+				}
+			}
+			labelled[id] = ms
+		}
+		mu.Unlock()
+		for _, ml := range ms {
+			if ml.member == addr {
 				continue
 			}
-			for _, l := range own(m) {
-				l.Source = fmt.Sprintf("%s, via cluster member %s", l.Source, m)
+			for _, l := range ml.labels {
+				l.Source = fmt.Sprintf("%s, via cluster member %s", l.Source, ml.member)
 				out = append(out, l)
 			}
 		}
