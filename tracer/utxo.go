@@ -345,7 +345,7 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 		return nil // queued for an output the walk then stopped following
 	}
 	var ht *heuristics.Tx
-	if w.cfg.CoinJoin != nil || w.cfg.PeelChain != nil {
+	if w.cfg.CoinJoin != nil || w.cfg.PeelChain != nil || w.cfg.Change != nil || w.cfg.Cluster != nil {
 		var err error
 		if ht, err = heuristics.FromChains(*rec, tx.Outputs, tx.NumOutputs); err != nil {
 			return fmt.Errorf("transaction %s: %w", rec.Hash, err)
@@ -431,6 +431,11 @@ func (w *utxoWalker) finishUTXO() (*Result, error) {
 			return nil, fmt.Errorf("peel chains: %w", err)
 		}
 		w.res.Findings = append(w.res.Findings, fs...)
+	}
+	if w.cfg.Change != nil {
+		if err := w.changeFindings(); err != nil {
+			return nil, err
+		}
 	}
 	if w.cfg.Cluster != nil {
 		w.cluster()

@@ -52,6 +52,10 @@ type Config struct {
 	// PeelChain, if set, reports the peel chains among the transactions a
 	// utxo walk passed through.
 	PeelChain *heuristics.PeelChain
+	// Change, if set, names the change output of every transaction a utxo
+	// walk passed through where its heuristics agree (change_output
+	// findings); SeenBefore reads the history's blocks from FromBlock.
+	Change *heuristics.ChangeDetector
 	// Cluster, if set, runs multi-input clustering over the transactions a
 	// utxo walk passed through (CoinJoins, which are boundaries, never
 	// among them): addresses co-spent in one transaction share a cluster,
