@@ -511,13 +511,14 @@ func explainPairs(senders []string, cluster, owner map[string]string, paid map[s
 	return joinNotes(fpNote, countNote("FN", fn, plural))
 }
 
-// countNote is "FP: 3 personal addresses that ..., 1 ...", or "" when m is
-// empty.
+// ethMoveKey identifies a movement for matching the generator's against
+// the store's.
 func ethMoveKey(tx, from, to string, amount *big.Int) string {
 	return strings.ToLower(tx + " " + from + " " + to + " " + amount.String())
 }
 
-// countNote is the note's part for one error kind.
+// countNote is "FP: 3 personal addresses that ..., 1 ...", or "" when m is
+// empty.
 func countNote(prefix string, m map[string]int, more map[string]string) string {
 	if len(m) == 0 {
 		return ""
