@@ -56,3 +56,30 @@ func TestEmbeddedErrorRatesParse(t *testing.T) {
 		t.Errorf("digest %q", r.Digest())
 	}
 }
+
+// TestEmbeddedRatesCoverDefaults: the rates this build embeds measure
+// every heuristic at its default parameters, so every default heuristic's
+// method.heuristics entry cites them. It fails when a default changes and
+// `make heuristics-report` was not run again.
+func TestEmbeddedRatesCoverDefaults(t *testing.T) {
+	r, err := EmbeddedErrorRates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	infos := append(c.Infos(), c.Deposit.Info(), NewMultiInput(c.MultiInputOptions(0)).Info())
+	for _, info := range infos {
+		if info.Name == NameLocktime {
+			continue // off by default: not measured
+		}
+		cited := r.Cite(info)
+		rates, ok := cited.Params["error_rates"].([]any)
+		if !ok || len(rates) == 0 {
+			t.Errorf("%s %s with its default parameters has no measured rates: run make heuristics-report", info.Name, info.Version)
+			continue
+		}
+		if _, err := cited.Exhibit(); err != nil {
+			t.Errorf("%s: %v", info.Name, err)
+		}
+	}
+}

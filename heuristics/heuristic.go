@@ -1,6 +1,8 @@
 package heuristics
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/big"
 
@@ -105,9 +107,32 @@ func (c Config) MultiInputOptions(hold int) MultiInputOptions {
 	if c.MultiInput.SkipCoinJoins {
 		d := c.CoinJoin
 		o.SkipTx = func(t ClusterTx) (bool, string) { return d.SkipTx(t.Tx) }
-		o.SkipRule = "coinjoin/1"
+		o.SkipRule = c.SkipRule()
 	}
 	return o
+}
+
+// SkipRule names the CoinJoin guard clustering runs with: "none" when it
+// is off, "coinjoin/1" with the default detectors, and otherwise
+// "coinjoin/1:" and the first 12 hex digits of the SHA-256 of the
+// detectors' canonical parameters, so that a stored clustering run made
+// with other detectors is never taken for this one.
+func (c Config) SkipRule() string {
+	if !c.MultiInput.SkipCoinJoins {
+		return "none"
+	}
+	mine, err1 := canonicalInfos(c.CoinJoin.Infos())
+	def, err2 := canonicalInfos(DefaultCoinJoinDetector().Infos())
+	if err1 == nil && err2 == nil && mine == def {
+		return "coinjoin/1"
+	}
+	sum := sha256.Sum256([]byte(mine))
+	return "coinjoin/1:" + hex.EncodeToString(sum[:6])
+}
+
+func canonicalInfos(infos []Info) (string, error) {
+	b, err := exhibit.Canonicalize(infos)
+	return string(b), err
 }
 
 // ChangeConfig holds the change-output heuristics.

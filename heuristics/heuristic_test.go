@@ -2,6 +2,7 @@ package heuristics
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -90,5 +91,23 @@ func TestConfigValidate(t *testing.T) {
 	c.Change.RoundAmount = RoundAmount{}
 	if err := c.Validate(); err != nil {
 		t.Errorf("disabled round-amount: %v", err)
+	}
+}
+
+func TestSkipRuleNamesTheDetectors(t *testing.T) {
+	c := DefaultConfig()
+	if got := c.SkipRule(); got != "coinjoin/1" {
+		t.Errorf("default: %q", got)
+	}
+	c.CoinJoin.Wasabi2.MinInputs = 20
+	a := c.SkipRule()
+	c.CoinJoin.Wasabi2.MinInputs = 21
+	b := c.SkipRule()
+	if !strings.HasPrefix(a, "coinjoin/1:") || a == b {
+		t.Errorf("changed detectors: %q and %q", a, b)
+	}
+	c.MultiInput.SkipCoinJoins = false
+	if got, o := c.SkipRule(), c.MultiInputOptions(5); got != "none" || o.SkipTx != nil || o.HoldAbove != 5 {
+		t.Errorf("skip off: %q %+v", got, o)
 	}
 }

@@ -87,14 +87,13 @@ func runBenchHeuristics(ctx context.Context, opts *globalOptions, cmd *cobra.Com
 	if btc.CoinJoinMerges != 0 {
 		return fmt.Errorf("bitcoin scenario: %d multi-input merges inside CoinJoins: the CoinJoin skip failed", btc.CoinJoinMerges)
 	}
-	eth, err := runEthLab(ctx, seed, logf)
+	fmt.Fprintln(opts.stderr, "Ethereum scenario on the in-process geth:")
+	eth, err := heurlab.RunETH(ctx, heurlab.ETHOptions{Seed: seed, Logf: logf, Deposit: &cfg.Deposit})
 	if err != nil {
-		return err
+		return fmt.Errorf("ethereum scenario: %w", err)
 	}
-	if eth != nil {
-		rep.Scenarios = append(rep.Scenarios, "Ethereum: "+eth.Scenario)
-		rep.Rows = append(rep.Rows, eth.Rows...)
-	}
+	rep.Scenarios = append(rep.Scenarios, "Ethereum: "+eth.Scenario)
+	rep.Rows = append(rep.Rows, eth.Rows...)
 	heurlab.SortRows(rep.Rows)
 	js, err := rep.JSON()
 	if err != nil {
@@ -135,14 +134,4 @@ func rateCell(r heurlab.Rate) string {
 		return "n/a"
 	}
 	return r.Percent() + " " + r.String()
-}
-
-// runEthLab is the Ethereum scenario; nil until it is wired in.
-func runEthLab(ctx context.Context, seed uint64, logf func(string, ...any)) (*ethLabResult, error) {
-	return nil, nil
-}
-
-type ethLabResult struct {
-	Scenario string
-	Rows     []heurlab.Row
 }

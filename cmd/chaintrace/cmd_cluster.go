@@ -62,12 +62,10 @@ merges included), not only from the transactions it passed through.`,
 	return cmd
 }
 
-// clusterSkipRule names the CoinJoin guard in a run's parameters.
-const clusterSkipRule = "coinjoin/1"
-
-// clusterParams are the parameters cluster runs with.
-func clusterParams(hold int) store.ClusterParams {
-	return store.ClusterParams{HoldAbove: hold, SkipRule: clusterSkipRule, Version: heuristics.MultiInputVersion}
+// clusterParams are the parameters cluster runs with: the hold threshold
+// and the CoinJoin guard of the configured heuristics.
+func clusterParams(hold int, h heuristics.Config) store.ClusterParams {
+	return store.ClusterParams{HoldAbove: hold, SkipRule: h.SkipRule(), Version: heuristics.MultiInputVersion}
 }
 
 func runCluster(ctx context.Context, opts *globalOptions, args []string) error {
@@ -110,7 +108,11 @@ func runCluster(ctx context.Context, opts *globalOptions, args []string) error {
 		return usagef("blocks %d-%d of btc are not in store %s: run `chaintrace index --chain btc` over the window first",
 			missing[0].From, missing[0].To, opts.v.GetString("store"))
 	}
-	params := clusterParams(hold)
+	hc, err := opts.heuristicsConfig()
+	if err != nil {
+		return err
+	}
+	params := clusterParams(hold, hc)
 	fp, err := st.WindowFingerprint(chains.BTC, from, to)
 	if err != nil {
 		return err
@@ -141,7 +143,7 @@ func runCluster(ctx context.Context, opts *globalOptions, args []string) error {
 		fmt.Fprintf(w, "clustering: replayed the stored run of blocks %d-%d made %s (%d merges; --recompute reads every transaction again)\n",
 			run.From, run.To, run.Made.Format(time.RFC3339), run.Merges)
 	} else {
-		if mi, run, err = computeClusterRun(ctx, st, from, to, params, fp); err != nil {
+		if mi, run, err = computeClusterRun(ctx, st, from, to, hc, params, fp); err != nil {
 			return err
 		}
 		if err := st.SaveClusterRun(chains.BTC, &run, storeMerges(mi)); err != nil {
@@ -198,13 +200,8 @@ func runCluster(ctx context.Context, opts *globalOptions, args []string) error {
 
 // computeClusterRun clusters every transaction of blocks from..to and
 // describes the run for the store.
-func computeClusterRun(ctx context.Context, st *store.Store, from, to uint64, params store.ClusterParams, fp [32]byte) (*heuristics.MultiInput, store.ClusterRun, error) {
-	cj := heuristics.DefaultCoinJoinDetector()
-	mi := heuristics.NewMultiInput(heuristics.MultiInputOptions{
-		SkipTx:    func(c heuristics.ClusterTx) (bool, string) { return cj.SkipTx(c.Tx) },
-		SkipRule:  params.SkipRule,
-		HoldAbove: params.HoldAbove,
-	})
+func computeClusterRun(ctx context.Context, st *store.Store, from, to uint64, hc heuristics.Config, params store.ClusterParams, fp [32]byte) (*heuristics.MultiInput, store.ClusterRun, error) {
+	mi := heuristics.NewMultiInput(hc.MultiInputOptions(params.HoldAbove))
 	txs := 0
 	for n := from; n <= to; n++ {
 		if err := ctx.Err(); err != nil {
@@ -340,7 +337,7 @@ var _ tracer.Clustering = storedClustering{}
 // heuristic version, and no block of its window was re-indexed since;
 // otherwise nil, and the trace clusters only the transactions it passes
 // through (a log line says why).
-func storedClusters(ctx context.Context, opts *globalOptions, st *store.Store, from, to uint64) (tracer.Clustering, error) {
+func storedClusters(ctx context.Context, opts *globalOptions, st *store.Store, from, to uint64, hc heuristics.Config) (tracer.Clustering, error) {
 	run, ok, err := st.ClusterRun(chains.BTC)
 	if err != nil || !ok {
 		return nil, err
@@ -353,7 +350,7 @@ func storedClusters(ctx context.Context, opts *globalOptions, st *store.Store, f
 	if run.From > from || run.To < to {
 		return skip("it does not cover the trace's window")
 	}
-	if run.Params.Version != heuristics.MultiInputVersion || run.Params.SkipRule != clusterSkipRule {
+	if run.Params.Version != heuristics.MultiInputVersion || run.Params.SkipRule != hc.SkipRule() {
 		return skip("it was made by another heuristic version or skip rule")
 	}
 	fp, err := st.WindowFingerprint(chains.BTC, run.From, run.To)

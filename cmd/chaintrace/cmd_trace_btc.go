@@ -137,16 +137,15 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *s
 	}
 	opts.logger.Info("bitcoin history", "source", b.how, "network", b.net.Name, "from", p.from, "to", p.to)
 	pp := newProgressPrinter(opts.stderr)
-	peel := heuristics.DefaultPeelChain()
 	cfg := tracer.Config{Seeds: p.seeds, Model: p.model, MaxHops: p.maxHops, MinValue: p.minValue,
 		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetBTC, Logger: opts.logger,
-		CoinJoin: heuristics.DefaultCoinJoinDetector(), PeelChain: &peel, Cluster: &heuristics.MultiInputOptions{},
 		Progress: func(pr tracer.Progress) {
 			pp.Status(fmt.Sprintf("tracing: block %d, %d addresses, %d transfers", pr.Block, pr.Addresses, pr.Transfers))
 		}}
+	setBtcHeuristics(&cfg, p.heur)
 	// The store's clustering run, when it covers the window, gives the
 	// exhibit's clusters (whole-window membership, accepted held merges).
-	if cfg.Clusters, err = storedClusters(ctx, opts, st, p.from, p.to); err != nil {
+	if cfg.Clusters, err = storedClusters(ctx, opts, st, p.from, p.to, p.heur); err != nil {
 		return err
 	}
 	res, err := tracer.TraceUTXO(ctx, b.hist, stopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops}, cfg)
@@ -644,4 +643,23 @@ func (h *esploraHistory) Tx(ctx context.Context, txid string) (*tracer.UTXOTx, e
 		return nil, err
 	}
 	return h.convert(ctx, tx, true)
+}
+
+// setBtcHeuristics puts the configured Bitcoin heuristics into a walk's
+// config: CoinJoins are boundaries, peel chains and change outputs are
+// findings, multi-input clustering names the reached addresses' clusters.
+func setBtcHeuristics(cfg *tracer.Config, h heuristics.Config) {
+	cj := h.CoinJoin
+	cfg.CoinJoin = &cj
+	if h.PeelChain.Enabled {
+		peel := h.PeelChain
+		cfg.PeelChain = &peel
+	}
+	if d := h.ChangeDetector(); len(d.Heuristics) > 0 {
+		cfg.Change = d
+	}
+	if h.MultiInput.Enabled {
+		mi := h.MultiInputOptions(0)
+		cfg.Cluster = &mi
+	}
 }

@@ -99,8 +99,10 @@ type Truth struct {
 	Outputs []Output
 	// Successors are the addresses those outputs pay.
 	Successors map[string]bool
-	// PeelTxs are the peel chain's transactions in order.
-	PeelTxs []string
+	// PeelTxs are the peel chain's transactions in order; PeelNext[i] is
+	// the output of PeelTxs[i] that carries the chain on (its change).
+	PeelTxs  []string
+	PeelNext []uint32
 	// Deposits sums, per exchange address, what the case paid it.
 	Deposits map[string]int64
 	// Consolidation is the transaction merging fanned-out coins with a
@@ -235,6 +237,7 @@ func Play(n *btcnode.Node, opts Options) (*Truth, error) {
 			return nil, fmt.Errorf("peel hop %d: %w", i, err)
 		}
 		t.PeelTxs = append(t.PeelTxs, coins[0].OutPoint.Hash.String())
+		t.PeelNext = append(t.PeelNext, uint32(nextAt))
 		coin = coins[nextAt]
 		if i%opts.HopsPerBlock == 0 {
 			if err := p.mine(); err != nil {
