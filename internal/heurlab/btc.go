@@ -3,7 +3,6 @@ package heurlab
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/chaintrace/chaintrace/heuristics"
 	"github.com/chaintrace/chaintrace/indexer"
 	"github.com/chaintrace/chaintrace/internal/btcnode"
-	"github.com/chaintrace/chaintrace/store"
 )
 
 // BTCResult is a measured Bitcoin scenario.
@@ -39,16 +37,11 @@ func RunBTC(ctx context.Context, opts BTCOptions, cfg heuristics.Config) (*BTCRe
 	if err != nil {
 		return nil, fmt.Errorf("playing the scenario: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "heurlab-btc-")
+	st, done, err := tempStore("heurlab-btc-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	st, err := store.Open(dir, store.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
+	defer done()
 	host, user, pass, _ := node.RPCConfig()
 	src, err := bitcoin.Dial(ctx, "https://"+host, bitcoin.Options{User: user, Pass: pass, CertFile: node.CertFile(),
 		RPC: ethereum.RPCOptions{Retries: 3}})

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -257,16 +256,11 @@ func RunETH(ctx context.Context, opts ETHOptions) (*ETHResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "heurlab-eth-")
+	st, done, err := tempStore("heurlab-eth-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	st, err := store.Open(dir, store.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
+	defer done()
 	src, err := ethereum.Dial(ctx, node.URL(), ethereum.Options{})
 	if err != nil {
 		return nil, err

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/store"
 )
 
 // Report is one measurement of every heuristic: the rows and what was
@@ -113,4 +115,18 @@ func cell(r Rate) string {
 		return "n/a"
 	}
 	return r.Percent() + " (" + r.String() + ")"
+}
+
+// tempStore opens a fresh store in a new temporary directory; done closes
+// it and removes the directory.
+func tempStore(prefix string) (st *store.Store, done func(), err error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st, err = store.Open(dir, store.Options{}); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
 }
