@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/chaintrace/chaintrace/chains"
@@ -68,14 +69,14 @@ func (c *historyChain) SeenBefore(ctx context.Context, address string, tx *heuri
 		}
 		return nil
 	})
-	if err == errStopIteration {
+	if errors.Is(err, errStopIteration) {
 		err = nil
 	}
 	return seen, err
 }
 
 // errStopIteration ends an iteration early.
-var errStopIteration = fmt.Errorf("stop")
+var errStopIteration = errors.New("stop")
 
 // changeFindings runs the change detector on every transaction the walk
 // passed through (CoinJoins were boundaries and are not among them): each

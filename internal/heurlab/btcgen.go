@@ -110,7 +110,6 @@ type btcGen struct {
 	truth   *BTCTruth
 	wallets []*wallet
 	byName  map[string]*wallet
-	round   int
 	peels   []*peel
 }
 
@@ -361,7 +360,6 @@ func (g *btcGen) mine() error {
 		w.coins = append(w.coins, w.pending...)
 		w.pending = nil
 	}
-	g.round++
 	return nil
 }
 
