@@ -1,10 +1,13 @@
 package tracer
 
 import (
+	"bytes"
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/chaintrace/chaintrace/exhibit"
 	"github.com/chaintrace/chaintrace/heuristics"
 )
 
@@ -50,5 +53,42 @@ func TestTraceUTXOChangeFindings(t *testing.T) {
 		if !names[h.Name] {
 			t.Errorf("method.heuristics lacks %s", h.Name)
 		}
+	}
+}
+
+// TestExhibitCitesErrorRates: method.heuristics carries the measured rates
+// of a heuristic run with the measured parameters, and not of one run with
+// others; the exhibit stays valid against its schema.
+func TestExhibitCitesErrorRates(t *testing.T) {
+	rates, err := heuristics.ParseErrorRates([]byte(`{"generated":"2026-01-02","rows":[{"heuristic":"peel_chain","version":"1",
+		"params":{"max_length":10000,"min_length":3},"chain":"btc","decision":"d","unit":"transactions","TP":8,"FP":2,"FN":1,"TN":89}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := heuristics.DefaultPeelChain()
+	other.MinLength = 4
+	res := &Result{Heuristics: []heuristics.Info{heuristics.DefaultPeelChain().Info(), other.Info()}}
+	e, err := BuildExhibit(res, ExhibitInfo{Chain: "btc", Seeds: []string{"a"}, Config: Config{Model: Haircut{}, MaxHops: 1},
+		Tool: "chaintrace", Version: "test", Network: "btc:simnet", GeneratedAt: "2026-01-01T00:00:00Z", ErrorRates: rates,
+		Tip: exhibit.Tip{Number: 1, Hash: strings.Repeat("ab", 32)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Method.Heuristics) != 2 {
+		t.Fatalf("method.heuristics %+v", e.Method.Heuristics)
+	}
+	cited, plain := string(e.Method.Heuristics[0].Params), string(e.Method.Heuristics[1].Params)
+	if !strings.Contains(cited, `"error_rates":[{`) || !strings.Contains(cited, `"fdr":"2/10"`) || !strings.Contains(cited, rates.Digest()) {
+		t.Errorf("measured parameters, params %s", cited)
+	}
+	if strings.Contains(plain, "error_rates") {
+		t.Errorf("other parameters cite rates: %s", plain)
+	}
+	var buf bytes.Buffer
+	if err := exhibit.Write(&buf, e); err != nil {
+		t.Fatal(err)
+	}
+	if err := exhibit.Validate(buf.Bytes()); err != nil {
+		t.Errorf("exhibit with cited rates: %v", err)
 	}
 }
