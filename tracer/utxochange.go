@@ -17,10 +17,21 @@ type historyChain struct {
 	h        UTXOHistory
 	from, to uint64
 	txs      map[string]*heuristics.Tx
+	// first caches each asked address's first receipt from from on, so
+	// that an address in many transactions is looked up once.
+	first map[string]firstReceipt
+}
+
+// firstReceipt is an address's first receipt (block, index) when found;
+// otherwise none was found in blocks from..upTo.
+type firstReceipt struct {
+	found       bool
+	block, upTo uint64
+	index       uint32
 }
 
 func newHistoryChain(h UTXOHistory, from, to uint64, known []*heuristics.Tx) *historyChain {
-	c := &historyChain{h: h, from: from, to: to, txs: make(map[string]*heuristics.Tx, len(known))}
+	c := &historyChain{h: h, from: from, to: to, txs: make(map[string]*heuristics.Tx, len(known)), first: map[string]firstReceipt{}}
 	for _, t := range known {
 		c.txs[t.TxID] = t
 	}
@@ -61,18 +72,20 @@ func (c *historyChain) SeenBefore(ctx context.Context, address string, tx *heuri
 	if tx.Height < c.from {
 		return false, nil
 	}
-	seen := false
-	err := c.h.AddressOutputs(ctx, address, c.from, tx.Height, func(t *chains.Transfer) error {
-		if t.BlockNumber < tx.Height || t.BlockNumber == tx.Height && t.TxIndex < tx.Index {
-			seen = true
+	f, ok := c.first[address]
+	if !ok || !f.found && f.upTo < tx.Height {
+		// Rows come in chain order: the first one is the first receipt.
+		f = firstReceipt{upTo: tx.Height}
+		err := c.h.AddressOutputs(ctx, address, c.from, tx.Height, func(t *chains.Transfer) error {
+			f.found, f.block, f.index = true, t.BlockNumber, t.TxIndex
 			return errStopIteration
+		})
+		if err != nil && !errors.Is(err, errStopIteration) {
+			return false, err
 		}
-		return nil
-	})
-	if errors.Is(err, errStopIteration) {
-		err = nil
+		c.first[address] = f
 	}
-	return seen, err
+	return f.found && (f.block < tx.Height || f.block == tx.Height && f.index < tx.Index), nil
 }
 
 // errStopIteration ends an iteration early.
