@@ -1,0 +1,286 @@
+package taint
+
+import "math/big"
+
+// Ledger is one address's holding of one asset on an account chain, under
+// one model: haircut and TIHO keep a balance and a tainted balance per
+// colour, poison the colours ever held, FIFO a queue of lots and LIFO a
+// stack of them.
+//
+// The balance is what the walk has seen. An outflow beyond it was paid
+// from funds the walk did not see, taken to be clean (taken last on the
+// tape models). The tainted balance never exceeds the balance (the lowest
+// intermediate balance rule): taint that left with an outflow is gone.
+type Ledger struct {
+	kind    Kind
+	colours int
+	source  int // the colour of a seed's ledger, Clean otherwise
+	bal     *big.Int
+	held    []*big.Int // haircut, TIHO: tainted balance per colour
+	marked  []bool     // poison: colours ever held
+	lots    [][]Seg    // FIFO, LIFO: each credit laid out (clean included)
+	head    int        // FIFO: first lot still held
+}
+
+// NewLedger opens a ledger on an opening balance. A seed's ledger (source
+// a colour) holds and receives nothing but its colour. held is the taint
+// per colour the address is known to hold at opening (nil: none), capped
+// by the balance; on the tape models it lies after the clean part.
+func NewLedger(k Kind, colours int, opening *big.Int, source int, held []*big.Int) *Ledger {
+	l := &Ledger{kind: k, colours: colours, source: source, bal: new(big.Int)}
+	switch k {
+	case Poison:
+		l.marked = make([]bool, colours)
+	case Haircut, TIHO:
+		l.held = zeros(colours)
+	}
+	if source >= 0 {
+		l.add(opening, Seed(k, colours, source, opening))
+		return l
+	}
+	init := Taint{ByColour: zeros(colours)}
+	room := new(big.Int).Set(opening)
+	var segs []Seg
+	for c := 0; c < colours && c < len(held); c++ {
+		if held[c] == nil || held[c].Sign() <= 0 || room.Sign() == 0 {
+			continue
+		}
+		x := new(big.Int).Set(minBig(held[c], room))
+		room.Sub(room, x)
+		init.ByColour[c].Set(x)
+		segs = append(segs, Seg{Len: x, Colour: c})
+	}
+	if k == Poison {
+		for c := range init.ByColour {
+			if init.ByColour[c].Sign() > 0 {
+				init.ByColour[c].Set(opening)
+			}
+		}
+	}
+	if k.Tape() && len(segs) > 0 {
+		// Two lots: the clean part, then the taint, as if it came last.
+		l.add(room, Taint{ByColour: zeros(colours)})
+		tainted := new(big.Int).Sub(opening, room)
+		init.Segs = segs
+		l.add(tainted, init)
+		return l
+	}
+	l.add(opening, init)
+	return l
+}
+
+// Balance is the balance as the walk has seen it.
+func (l *Ledger) Balance() *big.Int { return new(big.Int).Set(l.bal) }
+
+// Held is the tainted balance per colour (poison: the balance for every
+// colour ever held).
+func (l *Ledger) Held() []*big.Int {
+	out := zeros(l.colours)
+	switch l.kind {
+	case Poison:
+		for c, m := range l.marked {
+			if m {
+				out[c].Set(l.bal)
+			}
+		}
+	case Haircut, TIHO:
+		for c := range out {
+			out[c].Set(l.held[c])
+		}
+	default:
+		for i := l.head; i < len(l.lots); i++ {
+			for _, s := range l.lots[i] {
+				if s.Colour >= 0 {
+					out[s.Colour].Add(out[s.Colour], s.Len)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Credit records an inflow of amount carrying t (t as the sender's debit
+// under the same model gave it).
+func (l *Ledger) Credit(amount *big.Int, t Taint) {
+	if amount.Sign() <= 0 {
+		return
+	}
+	if l.source >= 0 {
+		t = Seed(l.kind, l.colours, l.source, amount)
+	}
+	l.add(amount, t)
+}
+
+func (l *Ledger) add(amount *big.Int, t Taint) {
+	l.bal.Add(l.bal, amount)
+	switch l.kind {
+	case Poison:
+		for c := range l.marked {
+			if t.Of(c).Sign() > 0 {
+				l.marked[c] = true
+			}
+		}
+	case Haircut, TIHO:
+		sum := new(big.Int)
+		for c := range l.held {
+			l.held[c].Add(l.held[c], t.Of(c))
+			sum.Add(sum, l.held[c])
+		}
+		l.cap(sum)
+	default:
+		if amount.Sign() == 0 {
+			return
+		}
+		segs := t.Segs
+		if segs == nil {
+			segs = []Seg{{Len: new(big.Int).Set(amount), Colour: Clean}}
+		}
+		l.lots = append(l.lots, segs)
+	}
+}
+
+// cap keeps the tainted balance within the balance, taking the excess off
+// the last colours first.
+func (l *Ledger) cap(sum *big.Int) {
+	over := new(big.Int).Sub(sum, l.bal)
+	for c := len(l.held) - 1; c >= 0 && over.Sign() > 0; c-- {
+		x := new(big.Int).Set(minBig(over, l.held[c]))
+		l.held[c].Sub(l.held[c], x)
+		over.Sub(over, x)
+	}
+}
+
+// Debit records the address's outflows of this asset in one transaction,
+// in exhibit order, and its fee (nil when it pays none in this asset),
+// and returns the taint each carries.
+func (l *Ledger) Debit(amounts []*big.Int, fee *big.Int) (outs []Taint, feeTaint Taint) {
+	all := amounts
+	if fee != nil {
+		all = append(append(make([]*big.Int, 0, len(amounts)+1), amounts...), fee)
+	}
+	total := new(big.Int)
+	for _, a := range all {
+		total.Add(total, a)
+	}
+	if l.bal.Cmp(total) < 0 {
+		l.bal.Set(total) // unseen clean funds paid the difference
+	}
+	var got []Taint
+	switch l.kind {
+	case Poison:
+		got = make([]Taint, len(all))
+		for i, a := range all {
+			got[i] = Taint{ByColour: zeros(l.colours)}
+			for c, m := range l.marked {
+				if m {
+					got[i].ByColour[c].Set(a)
+				}
+			}
+		}
+		l.bal.Sub(l.bal, total)
+	case Haircut:
+		got = make([]Taint, len(all))
+		for i, a := range all {
+			got[i] = Taint{ByColour: zeros(l.colours)}
+			if l.bal.Sign() > 0 {
+				for c := range l.held {
+					if l.held[c].Sign() == 0 {
+						continue
+					}
+					x := got[i].ByColour[c]
+					x.Mul(a, l.held[c])
+					x.Quo(x, l.bal)
+					l.held[c].Sub(l.held[c], x)
+				}
+			}
+			l.bal.Sub(l.bal, a)
+			// With several colours the floors can leave the ledger a unit
+			// or so more taint than balance: that excess leaves with the
+			// outflow (it has the room: its clean part is at least the
+			// ledger's clean balance before it).
+			over := new(big.Int).Neg(l.bal)
+			for _, h := range l.held {
+				over.Add(over, h)
+			}
+			for c := 0; c < len(l.held) && over.Sign() > 0; c++ {
+				x := new(big.Int).Set(minBig(over, l.held[c]))
+				l.held[c].Sub(l.held[c], x)
+				got[i].ByColour[c].Add(got[i].ByColour[c], x)
+				over.Sub(over, x)
+			}
+		}
+	case TIHO:
+		got = make([]Taint, len(all))
+		room := make([]*big.Int, len(all))
+		for i, a := range all {
+			got[i] = Taint{ByColour: zeros(l.colours)}
+			room[i] = new(big.Int).Set(a)
+		}
+		order := bySize(amounts)
+		if fee != nil {
+			order = append(order, len(amounts))
+		}
+		fill(l.held, order, room, got)
+		for c := range l.held {
+			for i := range got {
+				l.held[c].Sub(l.held[c], got[i].ByColour[c])
+			}
+		}
+		l.bal.Sub(l.bal, total)
+	default:
+		got = l.takeLots(all)
+	}
+	if fee != nil {
+		return got[:len(amounts)], got[len(amounts)]
+	}
+	return got, Taint{ByColour: zeros(l.colours)}
+}
+
+// takeLots cuts each amount off the lots: the oldest first under FIFO, the
+// newest first under LIFO, each lot from its start.
+func (l *Ledger) takeLots(all []*big.Int) []Taint {
+	tp := newTape()
+	if l.kind == FIFO {
+		for i := l.head; i < len(l.lots); i++ {
+			tp.segs = append(tp.segs, l.lots[i]...)
+		}
+	} else {
+		for i := len(l.lots) - 1; i >= l.head; i-- {
+			tp.segs = append(tp.segs, l.lots[i]...)
+		}
+	}
+	got := make([]Taint, len(all))
+	for i, a := range all {
+		got[i] = tp.take(a, l.colours)
+		l.bal.Sub(l.bal, a)
+	}
+	// What is left becomes one lot, in the place of the lots it came from:
+	// the oldest remaining under FIFO, the newest under LIFO.
+	rest := restSegs(tp)
+	l.lots, l.head = l.lots[:0], 0
+	if len(rest) > 0 {
+		l.lots = append(l.lots, rest)
+	}
+	return got
+}
+
+// restSegs is what is left on a tape, clean stretches included.
+func restSegs(tp *tape) []Seg {
+	var segs []Seg
+	for i := tp.i; i < len(tp.segs); i++ {
+		n := new(big.Int).Set(tp.segs[i].Len)
+		if i == tp.i {
+			n.Sub(n, tp.used)
+		}
+		if n.Sign() == 0 {
+			continue
+		}
+		c := tp.segs[i].Colour
+		if k := len(segs); k > 0 && segs[k-1].Colour == c {
+			segs[k-1].Len.Add(segs[k-1].Len, n)
+			continue
+		}
+		segs = append(segs, Seg{Len: n, Colour: c})
+	}
+	return segs
+}

@@ -1,0 +1,262 @@
+package taint
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+)
+
+// Kind names a taint model.
+type Kind uint8
+
+// The five models of DESIGN.md.
+const (
+	Poison Kind = iota
+	Haircut
+	FIFO
+	LIFO
+	TIHO
+)
+
+var kindNames = [...]string{Poison: "poison", Haircut: "haircut", FIFO: "fifo", LIFO: "lifo", TIHO: "tiho"}
+
+// Kinds lists every model.
+var Kinds = []Kind{Poison, Haircut, FIFO, LIFO, TIHO}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", k)
+}
+
+// Tape reports whether the model lays value out in order (FIFO, LIFO), so
+// that a coin's taint has a place on it as well as an amount.
+func (k Kind) Tape() bool { return k == FIFO || k == LIFO }
+
+// ParseKind returns the model named s (case-insensitive).
+func ParseKind(s string) (Kind, error) {
+	name := strings.ToLower(strings.TrimSpace(s))
+	for k, n := range kindNames {
+		if n == name {
+			return Kind(k), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown taint model %q (want poison, haircut, fifo, lifo or tiho)", s)
+}
+
+// ParseKinds parses one model or a comma list ("fifo,haircut,poison"): at
+// least one, none twice, in the order given (the first is the primary).
+func ParseKinds(s string) ([]Kind, error) {
+	var out []Kind
+	for _, part := range strings.Split(s, ",") {
+		k, err := ParseKind(part)
+		if err != nil {
+			return nil, err
+		}
+		for _, have := range out {
+			if have == k {
+				return nil, fmt.Errorf("taint model %s named twice in %q", k, s)
+			}
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// Seg is a stretch of a coin or lot: Len base units of colour Colour, or
+// clean when Colour < 0.
+type Seg struct {
+	Len    *big.Int
+	Colour int
+}
+
+// Clean is the colour of a clean stretch.
+const Clean = -1
+
+// Taint is what one coin, transfer or fee carries under one model.
+type Taint struct {
+	// ByColour is the tainted amount of each colour (nil: none of any).
+	ByColour []*big.Int
+	// Segs lays the value out in order under FIFO and LIFO; nil means all
+	// clean (and is all other models have).
+	Segs []Seg
+}
+
+// Seed is a value wholly of one colour under model k.
+func Seed(k Kind, colours, colour int, value *big.Int) Taint {
+	t := Taint{ByColour: zeros(colours)}
+	t.ByColour[colour].Set(value)
+	if k.Tape() && value.Sign() > 0 {
+		t.Segs = []Seg{{Len: new(big.Int).Set(value), Colour: colour}}
+	}
+	return t
+}
+
+func zeros(n int) []*big.Int {
+	out := make([]*big.Int, n)
+	for i := range out {
+		out[i] = new(big.Int)
+	}
+	return out
+}
+
+// Of returns the tainted amount of colour c (zero when t has none).
+func (t Taint) Of(c int) *big.Int {
+	if c < len(t.ByColour) && t.ByColour[c] != nil {
+		return t.ByColour[c]
+	}
+	return new(big.Int)
+}
+
+// Any reports whether t holds taint of any colour.
+func (t Taint) Any() bool {
+	for _, v := range t.ByColour {
+		if v != nil && v.Sign() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Total is the tainted part of value under model k: the sum over colours,
+// except under poison, where any colour marks the whole value.
+func (t Taint) Total(k Kind, value *big.Int) *big.Int {
+	if k == Poison {
+		if t.Any() {
+			return new(big.Int).Set(value)
+		}
+		return new(big.Int)
+	}
+	sum := new(big.Int)
+	for _, v := range t.ByColour {
+		if v != nil {
+			sum.Add(sum, v)
+		}
+	}
+	return sum
+}
+
+// Check verifies t against value under model k: no colour negative, the
+// colours within value (each colour alone under poison), and a tape
+// layout that covers value and agrees with the colours.
+func (t Taint) Check(k Kind, value *big.Int) error {
+	sum := new(big.Int)
+	for c, v := range t.ByColour {
+		if v == nil {
+			continue
+		}
+		if v.Sign() < 0 || v.Cmp(value) > 0 {
+			return fmt.Errorf("%s: colour %d carries %s of %s", k, c, v, value)
+		}
+		if k == Poison && v.Sign() != 0 && v.Cmp(value) != 0 {
+			return fmt.Errorf("poison: colour %d carries %s, not all or nothing of %s", c, v, value)
+		}
+		sum.Add(sum, v)
+	}
+	if k != Poison && sum.Cmp(value) > 0 {
+		return fmt.Errorf("%s: taint %s exceeds the value %s", k, sum, value)
+	}
+	if t.Segs == nil {
+		if k.Tape() && sum.Sign() != 0 {
+			return fmt.Errorf("%s: taint %s without a layout", k, sum)
+		}
+		return nil
+	}
+	length := new(big.Int)
+	byColour := zeros(len(t.ByColour))
+	for _, s := range t.Segs {
+		if s.Len.Sign() <= 0 {
+			return fmt.Errorf("%s: empty or negative stretch %s", k, s.Len)
+		}
+		length.Add(length, s.Len)
+		if s.Colour >= len(byColour) {
+			return fmt.Errorf("%s: stretch of colour %d, only %d colours", k, s.Colour, len(byColour))
+		}
+		if s.Colour >= 0 {
+			byColour[s.Colour].Add(byColour[s.Colour], s.Len)
+		}
+	}
+	if length.Cmp(value) != 0 {
+		return fmt.Errorf("%s: layout covers %s of %s", k, length, value)
+	}
+	for c := range byColour {
+		if byColour[c].Cmp(t.Of(c)) != 0 {
+			return fmt.Errorf("%s: layout holds %s of colour %d, the coin says %s", k, byColour[c], c, t.Of(c))
+		}
+	}
+	return nil
+}
+
+// tape reads segments in order and cuts slices off its front.
+type tape struct {
+	segs []Seg
+	i    int
+	used *big.Int // taken from segs[i]
+	ins  []Seg    // scratch
+}
+
+func newTape() *tape { return &tape{used: new(big.Int)} }
+
+// push appends a piece laid out as segs (nil: clean value) to the tape.
+func (tp *tape) push(value *big.Int, segs []Seg) {
+	if value.Sign() <= 0 {
+		return
+	}
+	if segs == nil {
+		tp.segs = append(tp.segs, Seg{Len: value, Colour: Clean})
+		return
+	}
+	tp.segs = append(tp.segs, segs...)
+}
+
+// take cuts n off the tape's front: its layout, merged where colours
+// repeat, and its taint per colour. Past the tape's end the value is clean.
+func (tp *tape) take(n *big.Int, colours int) Taint {
+	t := Taint{ByColour: zeros(colours)}
+	if n.Sign() <= 0 {
+		return t
+	}
+	need := new(big.Int).Set(n)
+	var segs []Seg
+	tainted := false
+	emit := func(l *big.Int, colour int) {
+		if colour >= 0 {
+			t.ByColour[colour].Add(t.ByColour[colour], l)
+			tainted = true
+		}
+		if k := len(segs); k > 0 && segs[k-1].Colour == colour {
+			segs[k-1].Len.Add(segs[k-1].Len, l)
+			return
+		}
+		segs = append(segs, Seg{Len: new(big.Int).Set(l), Colour: colour})
+	}
+	for need.Sign() > 0 && tp.i < len(tp.segs) {
+		s := tp.segs[tp.i]
+		left := new(big.Int).Sub(s.Len, tp.used)
+		if left.Cmp(need) <= 0 {
+			emit(left, s.Colour)
+			need.Sub(need, left)
+			tp.i++
+			tp.used.SetInt64(0)
+			continue
+		}
+		emit(need, s.Colour)
+		tp.used.Add(tp.used, need)
+		need.SetInt64(0)
+	}
+	if need.Sign() > 0 {
+		emit(need, Clean)
+	}
+	if tainted {
+		t.Segs = segs
+	}
+	return t
+}
+
+func minBig(a, b *big.Int) *big.Int {
+	if a.Cmp(b) <= 0 {
+		return a
+	}
+	return b
+}
