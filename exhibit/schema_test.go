@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,32 +173,291 @@ func TestValidateRejects(t *testing.T) {
 				doc = toDoc(t, sampleExhibit(t))
 			}
 			tc.edit(t, doc)
-			err := Validate(docBytes(t, doc))
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			var se *SchemaError
-			if !errors.As(err, &se) || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("error %v is not a *SchemaError / ErrInvalid", err)
-			}
-			found := false
-			for _, p := range se.Problems {
-				if p.Pointer == tc.pointer && strings.Contains(p.Message, tc.msg) {
-					found = true
-				}
-			}
-			if !found {
-				t.Errorf("no problem at %q mentioning %q in: %v", tc.pointer, tc.msg, err)
-			}
-			if tc.pointer != "" && !strings.Contains(err.Error(), tc.pointer+": ") {
-				t.Errorf("error text does not name %s: %v", tc.pointer, err)
-			}
+			wantProblem(t, Validate(docBytes(t, doc)), tc.pointer, tc.msg)
 		})
+	}
+}
+
+// wantProblem checks that err is a *SchemaError with a problem at pointer
+// whose message contains msg, and that the error text names the pointer.
+func wantProblem(t *testing.T, err error, pointer, msg string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	var se *SchemaError
+	if !errors.As(err, &se) || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("error %v is not a *SchemaError / ErrInvalid", err)
+	}
+	found := false
+	for _, p := range se.Problems {
+		if p.Pointer == pointer && strings.Contains(p.Message, msg) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no problem at %q mentioning %q in: %v", pointer, msg, err)
+	}
+	if pointer != "" && !strings.Contains(err.Error(), pointer+": ") {
+		t.Errorf("error text does not name %s: %v", pointer, err)
 	}
 }
 
 func TestValidateNotJSON(t *testing.T) {
 	if err := Validate([]byte(`{"schema":`)); !errors.Is(err, ErrNotJSON) {
 		t.Errorf("got %v, want ErrNotJSON", err)
+	}
+}
+
+// The added keys of a trace run under several taint models, with the seeds
+// split into colours, backwards.
+var (
+	addedModels  = []string{"haircut", "poison", "fifo"} // after the sample's own taint_model, the primary
+	addedColours = []string{"theft-a", "theft.b_2"}
+)
+
+// withAddedKeys adds to a sample document (toDoc of sampleExhibit or
+// sampleBTC) every added key: method.taint_models, method.colours (a second
+// seed makes the second colour), method.direction, and taint_by_model and
+// taint_by_colour on every transfer, address, endpoint and reconciliation
+// entry, with taint_fee on every reconciliation entry (the btc sample gets
+// one). The figures are the sample's taint for every model except poison,
+// which takes the whole amount; the first colour has all of it, the second
+// none.
+func withAddedKeys(t *testing.T, doc map[string]any, btc bool) map[string]any {
+	t.Helper()
+	method := doc["method"].(map[string]any)
+	primary := method["taint_model"].(string)
+	models := []string{primary}
+	for _, m := range addedModels {
+		if m != primary {
+			models = append(models, m)
+		}
+	}
+	second := "0x00000000219ab540356cBB839Cbe05303d7705Fa"
+	if btc {
+		second = fakeHash("", "btc second theft") + ":0"
+	}
+	first := doc["seeds"].([]any)[0]
+	doc["seeds"] = append(doc["seeds"].([]any), second)
+	method["taint_models"] = strs(models...)
+	method["colours"] = []any{
+		map[string]any{"name": addedColours[0], "seeds": []any{first}},
+		map[string]any{"name": addedColours[1], "seeds": []any{second}},
+	}
+	method["direction"] = "backward"
+
+	// byModel gives poison whole, the others taint; byColour gives the
+	// first colour byModel and the second zero.
+	byModel := func(taint, whole any) map[string]any {
+		m := map[string]any{}
+		for _, k := range models {
+			if k == "poison" {
+				m[k] = whole
+			} else {
+				m[k] = taint
+			}
+		}
+		return m
+	}
+	byColour := func(taint, whole, zero any) map[string]any {
+		return map[string]any{addedColours[0]: byModel(taint, whole), addedColours[1]: byModel(zero, zero)}
+	}
+	for _, r := range doc["transfers"].([]any) {
+		row := r.(map[string]any)
+		row["taint_by_model"] = byModel(row["taint"], row["amount"])
+		row["taint_by_colour"] = byColour(row["taint"], row["amount"], "0")
+	}
+	for _, e := range doc["endpoints"].([]any) {
+		row := e.(map[string]any)
+		row["taint_by_model"] = byModel(row["taint"], row["amount"])
+		row["taint_by_colour"] = byColour(row["taint"], row["amount"], "0")
+	}
+	for _, a := range doc["addresses"].([]any) {
+		row := a.(map[string]any)
+		zero := map[string]any{}
+		for asset := range row["taint"].(map[string]any) {
+			zero[asset] = "0"
+		}
+		row["taint_by_model"] = byModel(row["taint"], row["taint"])
+		row["taint_by_colour"] = byColour(row["taint"], row["taint"], zero)
+	}
+	if btc {
+		spend := at(t, doc, "/transfers/0/tx_hash")
+		doc["reconciliation"] = []any{map[string]any{
+			"tx_hash":   spend,
+			"value_in":  map[string]any{"BTC": "200000000"},
+			"value_out": map[string]any{"BTC": "199991000"},
+			"fee":       map[string]any{"BTC": "9000"},
+			"taint_in":  map[string]any{"BTC": "100000000"},
+			"taint_out": map[string]any{"BTC": "100000000"},
+		}}
+	}
+	for _, r := range doc["reconciliation"].([]any) {
+		rec := r.(map[string]any)
+		in, out := rec["taint_in"].(map[string]any), rec["taint_out"].(map[string]any)
+		fee, zero := map[string]any{}, map[string]any{}
+		for asset, v := range in {
+			o, _ := out[asset].(string)
+			fee[asset] = new(big.Int).Sub(wei(v.(string)), wei(or0(o))).String()
+			zero[asset] = "0"
+		}
+		rec["taint_fee"] = fee
+		bal := map[string]any{"taint_in": in, "taint_out": out, "taint_fee": fee}
+		none := map[string]any{"taint_in": zero, "taint_out": zero, "taint_fee": zero}
+		rec["taint_by_model"] = byModel(bal, bal)
+		rec["taint_by_colour"] = byColour(bal, bal, none)
+	}
+	// The edits above share maps between keys; a copy through JSON makes
+	// every value its own, so that a test's edit changes one place only.
+	v, err := parseStrict(docBytes(t, doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.(map[string]any)
+}
+
+func strs(ss ...string) []any {
+	a := make([]any, len(ss))
+	for i, s := range ss {
+		a[i] = s
+	}
+	return a
+}
+
+func or0(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+func addedKeysDoc(t *testing.T, btc bool) map[string]any {
+	t.Helper()
+	if btc {
+		return withAddedKeys(t, toDoc(t, sampleBTC(t)), true)
+	}
+	return withAddedKeys(t, toDoc(t, sampleExhibit(t)), false)
+}
+
+func TestValidateAcceptsAddedKeys(t *testing.T) {
+	for name, btc := range map[string]bool{"eth": false, "btc": true} {
+		t.Run(name, func(t *testing.T) {
+			doc := addedKeysDoc(t, btc)
+			// The keys are there.
+			for _, ptr := range []string{
+				"/method/taint_models/1", "/method/colours/1/seeds/0", "/method/direction",
+				"/transfers/0/taint_by_model/poison", "/transfers/0/taint_by_colour/theft.b_2/fifo",
+				"/addresses/0/taint_by_model/haircut", "/addresses/0/taint_by_colour/theft-a/poison",
+				"/endpoints/0/taint_by_model/poison", "/endpoints/0/taint_by_colour/theft-a/haircut",
+				"/reconciliation/0/taint_fee", "/reconciliation/0/taint_by_model/fifo/taint_fee",
+				"/reconciliation/0/taint_by_colour/theft-a/poison/taint_in",
+			} {
+				if at(t, doc, ptr) == nil {
+					t.Fatalf("sample has nothing at %s", ptr)
+				}
+			}
+			if err := Validate(docBytes(t, doc)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestValidateRejectsAddedKeys(t *testing.T) {
+	type edit = func(t *testing.T, doc map[string]any)
+	setTo := func(ptr string, v any) edit {
+		return func(t *testing.T, doc map[string]any) { set(t, doc, ptr, v, false) }
+	}
+	remove := func(ptr string) edit {
+		return func(t *testing.T, doc map[string]any) { set(t, doc, ptr, nil, true) }
+	}
+	// rename moves the value at ptr to the key name of the same object.
+	rename := func(ptr, name string) edit {
+		return func(t *testing.T, doc map[string]any) {
+			v := at(t, doc, ptr)
+			set(t, doc, ptr, nil, true)
+			toks := splitPointer(ptr)
+			toks[len(toks)-1] = name
+			set(t, doc, "/"+joinPointer(toks), v, false)
+		}
+	}
+	tests := []struct {
+		name    string
+		btc     bool
+		edit    edit
+		pointer string // a reported problem is at this pointer
+		msg     string // and its message contains this
+	}{
+		// The cases of the brief.
+		{"unknown model in transfer taint_by_model", false, rename("/transfers/0/taint_by_model/fifo", "magic"), "/transfers/0/taint_by_model", "additional properties 'magic' not allowed"},
+		{"non-decimal amount in transfer taint_by_colour", false, setTo("/transfers/1/taint_by_colour/theft-a/haircut", "1.5"), "/transfers/1/taint_by_colour/theft-a/haircut", "does not match pattern"},
+		{"direction sideways", false, setTo("/method/direction", "sideways"), "/method/direction", "backward"},
+		{"reconciliation taint_by_model without taint_fee", false, remove("/reconciliation/0/taint_by_model/haircut/taint_fee"), "/reconciliation/0/taint_by_model/haircut", "taint_fee"},
+		{"colour name with a space", false, setTo("/method/colours/0/name", "theft a"), "/method/colours/0/name", "does not match pattern"},
+
+		// More of the same kinds.
+		{"unknown model in address taint_by_model", false, rename("/addresses/1/taint_by_model/poison", "Poison"), "/addresses/1/taint_by_model", "additional properties 'Poison' not allowed"},
+		{"unknown model in endpoint taint_by_colour", false, rename("/endpoints/0/taint_by_colour/theft-a/haircut", "average"), "/endpoints/0/taint_by_colour/theft-a", "additional properties 'average' not allowed"},
+		{"unknown model in reconciliation taint_by_colour", false, rename("/reconciliation/1/taint_by_colour/theft.b_2/fifo", "fofi"), "/reconciliation/1/taint_by_colour/theft.b_2", "additional properties 'fofi' not allowed"},
+		{"colour key with a space", false, rename("/transfers/0/taint_by_colour/theft-a", "theft a"), "/transfers/0/taint_by_colour", "additional properties 'theft a' not allowed"},
+		{"colour key starting with a dot", false, rename("/reconciliation/0/taint_by_colour/theft-a", ".hidden"), "/reconciliation/0/taint_by_colour", "additional properties '.hidden' not allowed"},
+		{"non-decimal amount in address taint_by_colour", false, setTo("/addresses/1/taint_by_colour/theft-a/fifo/ETH", "0x10"), "/addresses/1/taint_by_colour/theft-a/fifo/ETH", "does not match pattern"},
+		{"number in endpoint taint_by_model", false, setTo("/endpoints/1/taint_by_model/haircut", json.Number("1")), "/endpoints/1/taint_by_model/haircut", "want string"},
+		{"negative taint_fee", false, setTo("/reconciliation/0/taint_fee/ETH", "-1"), "/reconciliation/0/taint_fee/ETH", "does not match pattern"},
+		{"unknown key in a taint balance", false, setTo("/reconciliation/0/taint_by_model/poison/fee", map[string]any{}), "/reconciliation/0/taint_by_model/poison", "fee"},
+		{"one taint model listed", false, setTo("/method/taint_models", strs("haircut")), "/method/taint_models", "minItems"},
+		{"taint model listed twice", false, setTo("/method/taint_models", strs("haircut", "fifo", "haircut")), "/method/taint_models", "are equal"},
+		{"unknown taint model listed", false, setTo("/method/taint_models/2", "magic"), "/method/taint_models/2", `(found "magic")`},
+		{"one colour", false, func(t *testing.T, doc map[string]any) {
+			set(t, doc, "/method/colours", []any{at(t, doc, "/method/colours/0")}, false)
+		}, "/method/colours", "minItems"},
+		{"colour without seeds", false, setTo("/method/colours/1/seeds", []any{}), "/method/colours/1/seeds", "minItems"},
+		{"colour with an empty seed", false, setTo("/method/colours/1/seeds/0", ""), "/method/colours/1/seeds/0", "minLength"},
+		{"unknown key in a colour", false, setTo("/method/colours/0/taint", "1"), "/method/colours/0", "taint"},
+		{"direction forward", false, setTo("/method/direction", "forward"), "/method/direction", "backward"},
+
+		// The chain's asset forms apply to the added asset maps.
+		{"BTC in eth reconciliation taint_fee", false, rename("/reconciliation/0/taint_fee/ETH", "BTC"), "/reconciliation/0/taint_fee", "additional properties 'BTC' not allowed"},
+		{"BTC in eth address taint_by_model", false, rename("/addresses/1/taint_by_model/haircut/ETH", "BTC"), "/addresses/1/taint_by_model/haircut", "additional properties 'BTC' not allowed"},
+		{"BTC in eth address taint_by_colour", false, rename("/addresses/1/taint_by_colour/theft-a/haircut/ETH", "BTC"), "/addresses/1/taint_by_colour/theft-a/haircut", "additional properties 'BTC' not allowed"},
+		{"BTC in eth reconciliation taint_by_model", false, rename("/reconciliation/0/taint_by_model/fifo/taint_out/ETH", "BTC"), "/reconciliation/0/taint_by_model/fifo/taint_out", "additional properties 'BTC' not allowed"},
+		{"ETH in btc reconciliation taint_fee", true, rename("/reconciliation/0/taint_fee/BTC", "ETH"), "/reconciliation/0/taint_fee", "additional properties 'ETH' not allowed"},
+		{"ETH in btc address taint_by_model", true, rename("/addresses/0/taint_by_model/fifo/BTC", "ETH"), "/addresses/0/taint_by_model/fifo", "additional properties 'ETH' not allowed"},
+		{"BTC in eth address taint (an old key)", false, rename("/addresses/1/taint/ETH", "BTC"), "/addresses/1/taint", "additional properties 'BTC' not allowed"},
+		{"ETH in btc reconciliation taint_by_colour", true, rename("/reconciliation/0/taint_by_colour/theft-a/poison/taint_in/BTC", "ETH"), "/reconciliation/0/taint_by_colour/theft-a/poison/taint_in", "additional properties 'ETH' not allowed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := addedKeysDoc(t, tc.btc)
+			tc.edit(t, doc)
+			wantProblem(t, Validate(docBytes(t, doc)), tc.pointer, tc.msg)
+		})
+	}
+}
+
+// The maps keyed by model or colour list their keys as a pattern, which must
+// accept the names of $defs/modelName and the form of $defs/colourName.
+func TestSchemaKeyPatterns(t *testing.T) {
+	var doc struct {
+		Defs map[string]struct {
+			Enum              []string       `json:"enum"`
+			Pattern           string         `json:"pattern"`
+			PatternProperties map[string]any `json:"patternProperties"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(schemaJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	models := "^(" + strings.Join(doc.Defs["modelName"].Enum, "|") + ")$"
+	colours := doc.Defs["colourName"].Pattern
+	for def, want := range map[string]string{
+		"modelAmounts": models, "modelAssetAmounts": models, "modelTaintBalances": models,
+		"colourModelAmounts": colours, "colourModelAssetAmounts": colours, "colourModelTaintBalances": colours,
+	} {
+		pp := doc.Defs[def].PatternProperties
+		if _, ok := pp[want]; !ok || len(pp) != 1 {
+			t.Errorf("$defs/%s: patternProperties %v, want the one key %s", def, pp, want)
+		}
 	}
 }
