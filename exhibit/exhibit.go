@@ -54,7 +54,31 @@ type Method struct {
 	InternalTransfers bool        `json:"internal_transfers"`
 	StopCategories    []string    `json:"stop_categories"`
 	Heuristics        []Heuristic `json:"heuristics"`
+	// TaintModels lists every model the trace ran, the primary
+	// (TaintModel) first; absent when only one ran (an added key).
+	TaintModels []string `json:"taint_models,omitempty"`
+	// Colours names the groups of seeds whose taint is kept apart (one per
+	// theft); absent when all seeds are one (an added key).
+	Colours []Colour `json:"colours,omitempty"`
+	// Direction is "backward" for a trace from an address to the sources
+	// of its funds; absent for the forward trace (an added key).
+	Direction string `json:"direction,omitempty"`
 }
+
+// Colour is a named group of seeds whose taint is counted apart.
+type Colour struct {
+	Name  string   `json:"name"`
+	Seeds []string `json:"seeds"`
+}
+
+// DirectionBackward is Method.Direction of a backward trace.
+const DirectionBackward = "backward"
+
+// ByModel maps a taint model's name to an amount.
+type ByModel map[string]string
+
+// ByColour maps a colour's name to its amounts per model.
+type ByColour map[string]ByModel
 
 // Heuristic names one heuristic the trace ran and its parameters.
 type Heuristic struct {
@@ -110,6 +134,11 @@ type Transfer struct {
 	chains.Row
 	Taint string `json:"taint"` // base units of Amount attributed to the seeds
 	Hop   int    `json:"hop"`   // a seed's own outgoing transfers are hop 1
+	// TaintByModel is the taint under every model run (added key: only
+	// when several ran); TaintByColour the same per colour (only when the
+	// seeds have several colours).
+	TaintByModel  ByModel  `json:"taint_by_model,omitempty"`
+	TaintByColour ByColour `json:"taint_by_colour,omitempty"`
 }
 
 // NewTransfer makes the exhibit row of a transfer reached at the given hop
@@ -125,6 +154,11 @@ type Address struct {
 	Taint   map[string]string `json:"taint"` // asset -> base units received from the seeds
 	Labels  []Label           `json:"labels"`
 	Cluster string            `json:"cluster"` // cluster id, empty when none
+	// TaintByModel is model -> asset -> amount (added key: only when
+	// several models ran); TaintByColour is colour -> model -> asset ->
+	// amount (only when the seeds have several colours).
+	TaintByModel  map[string]map[string]string            `json:"taint_by_model,omitempty"`
+	TaintByColour map[string]map[string]map[string]string `json:"taint_by_colour,omitempty"`
 }
 
 // Label is one label of an address and where it came from.
@@ -145,6 +179,9 @@ type Endpoint struct {
 	Taint      string `json:"taint"`
 	FirstBlock uint64 `json:"first_block"`
 	LastBlock  uint64 `json:"last_block"`
+	// TaintByModel and TaintByColour as on a transfer row (added keys).
+	TaintByModel  ByModel  `json:"taint_by_model,omitempty"`
+	TaintByColour ByColour `json:"taint_by_colour,omitempty"`
 }
 
 // Finding is a heuristic finding and the transactions that support it.
@@ -166,6 +203,22 @@ type Reconciliation struct {
 	Fee      map[string]string `json:"fee"`
 	TaintIn  map[string]string `json:"taint_in"`
 	TaintOut map[string]string `json:"taint_out"`
+	// TaintFee is the fee's taint per asset, so that taint_in = taint_out
+	// + taint_fee (added key: absent in exhibits written before it).
+	TaintFee map[string]string `json:"taint_fee,omitempty"`
+	// TaintByModel is the taint balance under every model run (only when
+	// several ran); TaintByColour per colour and model (only when the
+	// seeds have several colours).
+	TaintByModel  map[string]TaintBalance            `json:"taint_by_model,omitempty"`
+	TaintByColour map[string]map[string]TaintBalance `json:"taint_by_colour,omitempty"`
+}
+
+// TaintBalance is one model's (and colour's) taint through a transaction,
+// per asset: taint_in = taint_out + taint_fee.
+type TaintBalance struct {
+	TaintIn  map[string]string `json:"taint_in"`
+	TaintOut map[string]string `json:"taint_out"`
+	TaintFee map[string]string `json:"taint_fee"`
 }
 
 // Digest seals the exhibit; see ComputeDigest.
@@ -226,6 +279,50 @@ func (r *Reconciliation) Check() error {
 		if in.Cmp(new(big.Int).Add(out, fee)) != 0 {
 			return fmt.Errorf("reconciliation of %s, %s: value_in %s != value_out %s + fee %s",
 				r.TxHash, a, in, out, fee)
+		}
+	}
+	if r.TaintFee != nil {
+		if err := (TaintBalance{r.TaintIn, r.TaintOut, r.TaintFee}).check(r.TxHash, ""); err != nil {
+			return err
+		}
+	}
+	for _, m := range sortedKeys(r.TaintByModel) {
+		if err := r.TaintByModel[m].check(r.TxHash, m); err != nil {
+			return err
+		}
+	}
+	for _, c := range sortedKeys(r.TaintByColour) {
+		for _, m := range sortedKeys(r.TaintByColour[c]) {
+			if err := r.TaintByColour[c][m].check(r.TxHash, c+" "+m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// check verifies taint_in = taint_out + taint_fee for every asset.
+func (b TaintBalance) check(tx, what string) error {
+	assets := map[string]bool{}
+	for _, m := range []map[string]string{b.TaintIn, b.TaintOut, b.TaintFee} {
+		for a := range m {
+			assets[a] = true
+		}
+	}
+	if what != "" {
+		what = " (" + what + ")"
+	}
+	for _, a := range sortedKeys(assets) {
+		in, err1 := parseAmount(b.TaintIn[a])
+		out, err2 := parseAmount(b.TaintOut[a])
+		fee, err3 := parseAmount(b.TaintFee[a])
+		for _, err := range []error{err1, err2, err3} {
+			if err != nil {
+				return fmt.Errorf("reconciliation of %s%s, %s: %v", tx, what, a, err)
+			}
+		}
+		if in.Cmp(new(big.Int).Add(out, fee)) != 0 {
+			return fmt.Errorf("reconciliation of %s%s, %s: taint_in %s != taint_out %s + taint_fee %s", tx, what, a, in, out, fee)
 		}
 	}
 	return nil
@@ -312,6 +409,14 @@ func (r Reconciliation) MarshalJSON() ([]byte, error) {
 	r.TaintIn = nonNilMap(r.TaintIn)
 	r.TaintOut = nonNilMap(r.TaintOut)
 	return marshalPlain(plain(r))
+}
+
+func (b TaintBalance) MarshalJSON() ([]byte, error) {
+	type plain TaintBalance
+	b.TaintIn = nonNilMap(b.TaintIn)
+	b.TaintOut = nonNilMap(b.TaintOut)
+	b.TaintFee = nonNilMap(b.TaintFee)
+	return marshalPlain(plain(b))
 }
 
 func nonNil[T any](s []T) []T {

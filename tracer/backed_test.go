@@ -3,6 +3,7 @@ package tracer_test
 import (
 	"context"
 	"fmt"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"path/filepath"
 	"slices"
@@ -83,7 +84,7 @@ func rowsKey(res *tracer.Result) string {
 
 func TestBackedHistoryMatchesTheBlockScan(t *testing.T) {
 	x := setup(t, scenario.PlayUpbit2019, scenario.Upbit2019Funded)
-	want := x.trace(t, tracer.Haircut{}, 10)
+	want := x.trace(t, taint.Haircut, 10)
 
 	for _, finderKind := range []string{"oracle", "explorer"} {
 		t.Run(finderKind, func(t *testing.T) {
@@ -106,7 +107,7 @@ func TestBackedHistoryMatchesTheBlockScan(t *testing.T) {
 			}
 			h := &tracer.BackedHistory{StoreHistory: &tracer.StoreHistory{Store: st, Chain: chains.ETH, Node: x.a},
 				Finders: []tracer.BlockFinder{finder}, Index: index}
-			cfg := tracer.Config{Seeds: []string{x.truth.Seeds[0].Hex()}, Model: tracer.Haircut{}, MaxHops: 10,
+			cfg := tracer.Config{Seeds: []string{x.truth.Seeds[0].Hex()}, Models: []taint.Kind{taint.Haircut}, MaxHops: 10,
 				FromBlock: x.truth.First, ToBlock: x.truth.Last, NativeAsset: "ETH"}
 			res, err := tracer.Trace(context.Background(), h, newTruthLabels(x.truth), cfg)
 			if err != nil {

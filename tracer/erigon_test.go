@@ -3,6 +3,7 @@ package tracer_test
 import (
 	"context"
 	"fmt"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"path/filepath"
 	"slices"
@@ -254,7 +255,7 @@ func traceScenario(t *testing.T, dir string, truth *erigonTruth) {
 		return a
 	}
 	cfg := func(from, to uint64) tracer.Config {
-		return tracer.Config{Seeds: []string{seed}, Model: tracer.Poison{}, MaxHops: maxHops, FromBlock: from, ToBlock: to,
+		return tracer.Config{Seeds: []string{seed}, Models: []taint.Kind{taint.Poison}, MaxHops: maxHops, FromBlock: from, ToBlock: to,
 			NativeAsset: chains.AssetETH}
 	}
 

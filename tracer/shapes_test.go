@@ -1,6 +1,7 @@
 package tracer_test
 
 import (
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-var models = []tracer.Model{tracer.Haircut{}, tracer.Poison{}}
+var models = []taint.Kind{taint.Haircut, taint.Poison}
 
 // TestDeepPeelScenario follows a 120-hop peel chain to its end at the
 // bridge, through a fresh deposit address at every hop.
@@ -19,11 +20,11 @@ func TestDeepPeelScenario(t *testing.T) {
 	const hops = 120
 	x := setup(t, func(n *devchain.Node) (*scenario.Truth, error) { return scenario.PlayDeepPeel(n, hops) }, scenario.DeepPeelFunded)
 	for _, model := range models {
-		t.Run(model.Name(), func(t *testing.T) {
+		t.Run(model.String(), func(t *testing.T) {
 			res := x.trace(t, model, hops+5)
 			checkTruth(t, x.truth, res)
 			checkTaintBounds(t, model, res, x.truth.Seeds)
-			if model.Name() == "haircut" {
+			if model.String() == "haircut" {
 				checkAllTainted(t, res)
 			}
 			// The bridge is one hop past the last of the chain.
@@ -43,11 +44,11 @@ func TestWideFanOutScenario(t *testing.T) {
 	const width = 520
 	x := setup(t, func(n *devchain.Node) (*scenario.Truth, error) { return scenario.PlayWideFanOut(n, width) }, scenario.WideFanOutFunded)
 	for _, model := range models {
-		t.Run(model.Name(), func(t *testing.T) {
+		t.Run(model.String(), func(t *testing.T) {
 			res := x.trace(t, model, 10)
 			checkTruth(t, x.truth, res)
 			checkTaintBounds(t, model, res, x.truth.Seeds)
-			if model.Name() == "haircut" {
+			if model.String() == "haircut" {
 				checkAllTainted(t, res)
 			}
 			t.Logf("%d rows, %d addresses, %d endpoints", len(res.Rows), len(res.Addresses), len(res.Endpoints))
@@ -80,9 +81,9 @@ func TestRemergeScenario(t *testing.T) {
 	x := setup(t, scenario.PlayRemerge, scenario.RemergeFunded)
 	results := map[string]*tracer.Result{}
 	for _, model := range models {
-		t.Run(model.Name(), func(t *testing.T) {
+		t.Run(model.String(), func(t *testing.T) {
 			res := x.trace(t, model, 10)
-			results[model.Name()] = res
+			results[model.String()] = res
 			checkTruth(t, x.truth, res)
 			checkTaintBounds(t, model, res, x.truth.Seeds)
 		})
@@ -96,8 +97,9 @@ func TestRemergeScenario(t *testing.T) {
 	// (merge-1, c3, d4 only ever held stolen money, so all of it is
 	// tainted) and RemergeClean clean ETH. It then sends RemergeToGemini
 	// to its Gemini deposit address and the rest but gas money to
-	// Bitfinex, paying a fee before each: a fee takes the address's
-	// tainted share with it, like any outflow.
+	// Bitfinex, paying a fee with each, debited after the transfer (the
+	// fee is the last slice of the sender's tape): a fee takes the
+	// address's tainted share with it, like any outflow.
 	merge := devchain.Addr("rm-merge").Hex()
 	out := rowsFrom(res, merge, chains.AssetETH)
 	if len(out) != 2 {
@@ -109,9 +111,6 @@ func TestRemergeScenario(t *testing.T) {
 		t.Fatalf("rm-merge's first outflow is %s, want %s", out[0].Amount, scenario.RemergeToGemini)
 	}
 	for i, r := range out {
-		fee := x.fee(t, r.TxHash)
-		tainted.Sub(tainted, haircut(fee, tainted, balance))
-		balance.Sub(balance, fee)
 		want := haircut(r.Amount, tainted, balance)
 		if r.Taint.Cmp(want) != 0 {
 			t.Errorf("haircut rm-merge outflow %d (%s of %s): %s, by hand %s", i, r.To, r.Amount, r.Taint, want)
@@ -119,6 +118,9 @@ func TestRemergeScenario(t *testing.T) {
 		t.Logf("rm-merge -> %s: %s of %s wei tainted", r.To, r.Taint, r.Amount)
 		tainted.Sub(tainted, want)
 		balance.Sub(balance, r.Amount)
+		fee := x.fee(t, r.TxHash)
+		tainted.Sub(tainted, haircut(fee, tainted, balance))
+		balance.Sub(balance, fee)
 	}
 	// What is left at rm-merge is exactly its real balance.
 	if bal, err := x.node.Balance(devchain.Addr("rm-merge")); err != nil || bal.Cmp(balance) != 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/chains/bitcoin"
 	"github.com/chaintrace/chaintrace/heuristics"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 )
 
 // UTXOHistory is the chain data a walk on a utxo chain reads. The store
@@ -70,25 +71,39 @@ var (
 )
 
 // TxReconciliation balances one transaction the walk passed through, in
-// the native asset: ValueIn = ValueOut + Fee, and TaintIn = TaintOut + the
-// fee's taint.
+// one asset: ValueIn = ValueOut + Fee, and under every model TaintIn =
+// TaintOut + the fee's taint. On a utxo chain it is the whole
+// transaction; on an account chain what the walk's loaded senders gave up
+// in it (their outflows and fees), whether followed or not.
 type TxReconciliation struct {
 	TxHash                   string
 	Asset                    string
 	ValueIn, ValueOut, Fee   *big.Int
-	TaintIn, TaintOut, TFee  *big.Int
+	TaintIn, TaintOut, TFee  *big.Int // under the primary model
+	In, Out, FeeTaint        Figures  // under every model
 	BlockNumber              uint64
 	TxIndex                  uint32
 	InputsTainted, NumInputs int
 }
 
-// Check verifies the two balances.
+func (r *TxReconciliation) setPrimary() {
+	r.TaintIn, r.TaintOut, r.TFee = r.In.Primary(), r.Out.Primary(), r.FeeTaint.Primary()
+}
+
+// Check verifies the balances, under every model and colour.
 func (r *TxReconciliation) Check() error {
 	if new(big.Int).Add(r.ValueOut, r.Fee).Cmp(r.ValueIn) != 0 {
 		return fmt.Errorf("transaction %s: value in %s != value out %s + fee %s", r.TxHash, r.ValueIn, r.ValueOut, r.Fee)
 	}
-	if new(big.Int).Add(r.TaintOut, r.TFee).Cmp(r.TaintIn) != 0 {
-		return fmt.Errorf("transaction %s: taint in %s != taint out %s + fee taint %s", r.TxHash, r.TaintIn, r.TaintOut, r.TFee)
+	for m := range r.In.Total {
+		if new(big.Int).Add(r.Out.Total[m], r.FeeTaint.Total[m]).Cmp(r.In.Total[m]) != 0 {
+			return fmt.Errorf("transaction %s: model %d: taint in %s != taint out %s + fee taint %s", r.TxHash, m, r.In.Total[m], r.Out.Total[m], r.FeeTaint.Total[m])
+		}
+		for c := range r.In.ByColour[m] {
+			if new(big.Int).Add(r.Out.ByColour[m][c], r.FeeTaint.ByColour[m][c]).Cmp(r.In.ByColour[m][c]) != 0 {
+				return fmt.Errorf("transaction %s: model %d colour %d: taint in %s != taint out %s + fee taint %s", r.TxHash, m, c, r.In.ByColour[m][c], r.Out.ByColour[m][c], r.FeeTaint.ByColour[m][c])
+			}
+		}
 	}
 	return nil
 }
@@ -106,9 +121,9 @@ func ParseOutpointSeed(seed string) (txid string, vout uint32, ok bool, err erro
 	return op.Hash.String(), op.Index, true, nil
 }
 
-// coin is a tainted output waiting to be spent.
+// coin is a tainted output waiting to be spent: its taint per model.
 type coin struct {
-	taint *big.Int
+	taint []taint.Taint
 	hop   int
 }
 
@@ -126,7 +141,7 @@ type utxoWalker struct {
 	h      UTXOHistory
 	lb     Labels
 	cfg    Config
-	model  TxModel
+	run    runModels
 	coins  map[string]coin // "txid:vout" -> tainted, unspent as far as the walk got
 	queued map[string]bool // txids queued or done
 	queue  *queue[*UTXOTx]
@@ -143,12 +158,9 @@ type utxoWalker struct {
 // model shares the inputs' taint over the outputs and the fee. Every such
 // transaction is reconciled (value and taint) before its rows are kept.
 func TraceUTXO(ctx context.Context, h UTXOHistory, lb Labels, cfg Config) (*Result, error) {
-	if cfg.Model == nil {
-		return nil, errors.New("no taint model")
-	}
-	tm, ok := cfg.Model.(TxModel)
-	if !ok {
-		return nil, fmt.Errorf("taint model %s has no per-transaction form for utxo chains", cfg.Model.Name())
+	run, err := newRunModels(&cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -156,7 +168,7 @@ func TraceUTXO(ctx context.Context, h UTXOHistory, lb Labels, cfg Config) (*Resu
 	if cfg.NativeAsset == "" {
 		cfg.NativeAsset = chains.AssetBTC
 	}
-	w := &utxoWalker{ctx: ctx, h: h, lb: lb, cfg: cfg, model: tm, coins: map[string]coin{}, queue: newQueue(txBefore),
+	w := &utxoWalker{ctx: ctx, h: h, lb: lb, cfg: cfg, run: run, coins: map[string]coin{}, queue: newQueue(txBefore),
 		queued: map[string]bool{}, nodes: map[string]*node{}, ends: map[[2]string]*Endpoint{}}
 	for _, s := range cfg.Seeds {
 		if err := w.seed(s); err != nil {
@@ -226,8 +238,9 @@ func (w *utxoWalker) seed(s string) error {
 		}
 		n := w.reach(o.To, 0)
 		n.source = true
-		add(n.r.Taint, w.cfg.NativeAsset, o.Amount)
-		return w.taint(o, new(big.Int).Set(o.Amount), 0)
+		ts := w.run.seed(w.run.colour[s], o.Amount)
+		addFigures(n.r, w.cfg.NativeAsset, w.run.figures(ts, o.Amount), w.run)
+		return w.taint(o, ts, 0)
 	}
 	n := w.reach(s, 0)
 	n.source = true
@@ -255,8 +268,9 @@ func (w *utxoWalker) seed(s string) error {
 				continue // gone before the window opened
 			}
 		}
-		add(n.r.Taint, w.cfg.NativeAsset, t.Amount)
-		if err := w.taint(t, new(big.Int).Set(t.Amount), 0); err != nil {
+		ts := w.run.seed(w.run.colour[s], t.Amount)
+		addFigures(n.r, w.cfg.NativeAsset, w.run.figures(ts, t.Amount), w.run)
+		if err := w.taint(t, ts, 0); err != nil {
 			return err
 		}
 	}
@@ -277,7 +291,7 @@ func (w *utxoWalker) spentBefore(t *chains.Transfer, n uint64) (bool, error) {
 
 // taint records output t as carrying taint at hop, and queues its spender
 // if the walk follows it.
-func (w *utxoWalker) taint(t *chains.Transfer, taint *big.Int, hop int) error {
+func (w *utxoWalker) taint(t *chains.Transfer, ts []taint.Taint, hop int) error {
 	key := t.TxHash + ":" + strconv.FormatUint(uint64(t.Ordinal), 10)
 	if c, ok := w.coins[key]; ok { // a seed named twice (as address and as output)
 		if hop < c.hop {
@@ -291,7 +305,7 @@ func (w *utxoWalker) taint(t *chains.Transfer, taint *big.Int, hop int) error {
 		w.cfg.MinValue != nil && t.Amount.Cmp(w.cfg.MinValue) < 0 {
 		return nil // an endpoint, or the walk's limits: not followed
 	}
-	w.coins[key] = coin{taint: taint, hop: hop}
+	w.coins[key] = coin{taint: ts, hop: hop}
 	spender, ok, err := w.h.Spender(w.ctx, t.TxHash, t.Ordinal, w.cfg.ToBlock)
 	if err != nil {
 		return fmt.Errorf("spender of %s: %w", key, err)
@@ -320,7 +334,11 @@ func (w *utxoWalker) taint(t *chains.Transfer, taint *big.Int, hop int) error {
 // spend processes a transaction spending tainted outputs.
 func (w *utxoWalker) spend(tx *UTXOTx) error {
 	rec := &tx.Tx
-	ins := make([]Coin, len(rec.Inputs))
+	kinds := w.run.kinds
+	ins := make([][]taint.Coin, len(kinds)) // per model
+	for m := range ins {
+		ins[m] = make([]taint.Coin, len(rec.Inputs))
+	}
 	hop := -1
 	tainted := 0
 	valueIn := new(big.Int)
@@ -329,11 +347,16 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 		if in.Value == nil {
 			return fmt.Errorf("transaction %s input %d: no value", rec.Hash, i)
 		}
-		ins[i] = Coin{Value: in.Value, Taint: new(big.Int)}
 		valueIn.Add(valueIn, in.Value)
 		key := in.Outpoint()
-		if c, ok := w.coins[key]; ok {
-			ins[i].Taint = c.taint
+		c, ok := w.coins[key]
+		for m := range ins {
+			ins[m][i] = taint.Coin{Value: in.Value}
+			if ok {
+				ins[m][i].Taint = c.taint[m]
+			}
+		}
+		if ok {
 			delete(w.coins, key)
 			tainted++
 			if hop < 0 || c.hop+1 < hop {
@@ -356,7 +379,7 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 			// A boundary: the taint entered a CoinJoin and is not followed
 			// through it; the transactions that brought it are evidence.
 			for i, in := range rec.Inputs {
-				if ins[i].Taint.Sign() > 0 && !slices.Contains(f.Evidence, in.TxID) {
+				if _, ok := w.coinOf(ins, i); ok && !slices.Contains(f.Evidence, in.TxID) {
 					f.Evidence = append(f.Evidence, in.TxID)
 				}
 			}
@@ -385,39 +408,77 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	if rec.Fee != nil {
 		fee.Set(rec.Fee)
 	}
-	sp := w.model.SplitTx(ins, outs, fee)
 	rc := TxReconciliation{TxHash: rec.Hash, Asset: w.cfg.NativeAsset, ValueIn: valueIn, ValueOut: valueOut, Fee: fee,
-		TaintIn: sp.TaintIn, TaintOut: new(big.Int), TFee: sp.Fee, BlockNumber: rec.BlockNumber, TxIndex: rec.Index,
-		InputsTainted: tainted, NumInputs: len(ins)}
-	for i, t := range sp.Outs {
-		if t.Sign() < 0 || t.Cmp(outs[i]) > 0 {
-			return fmt.Errorf("taint model %s gives output %d of %s a taint of %s (value %s)", w.model.Name(), i, rec.Hash, t, outs[i])
-		}
-		rc.TaintOut.Add(rc.TaintOut, t)
+		In: w.run.zero(), Out: w.run.zero(), FeeTaint: w.run.zero(),
+		BlockNumber: rec.BlockNumber, TxIndex: rec.Index, InputsTainted: tainted, NumInputs: len(rec.Inputs)}
+	if new(big.Int).Add(valueOut, fee).Cmp(valueIn) != 0 {
+		return fmt.Errorf("reconciliation: transaction %s: value in %s != value out %s + fee %s", rec.Hash, valueIn, valueOut, fee)
 	}
+	splits := make([]taint.Split, len(kinds))
+	for m, k := range kinds {
+		sp, err := taint.SplitTx(k, w.run.colours, ins[m], outs, fee)
+		if err != nil {
+			return fmt.Errorf("transaction %s under %s: %w", rec.Hash, k, err)
+		}
+		for i, t := range sp.Outs {
+			if err := t.Check(k, outs[i]); err != nil {
+				return fmt.Errorf("transaction %s output %d: %w", rec.Hash, i, err)
+			}
+		}
+		splits[m] = sp
+	}
+	outTaint := func(i int) []taint.Taint {
+		ts := make([]taint.Taint, len(kinds))
+		for m := range kinds {
+			ts[m] = splits[m].Outs[i]
+		}
+		return ts
+	}
+	in, feeT := make([]taint.Taint, len(kinds)), make([]taint.Taint, len(kinds))
+	for m := range kinds {
+		in[m], feeT[m] = splits[m].In, splits[m].Fee
+	}
+	rc.In.Add(w.run.figures(in, valueIn))
+	rc.FeeTaint.Add(w.run.figures(feeT, fee))
+	for i := range outs {
+		rc.Out.Add(w.run.figures(outTaint(i), outs[i]))
+	}
+	rc.setPrimary()
 	if err := rc.Check(); err != nil {
 		return fmt.Errorf("reconciliation: %w", err)
 	}
 	w.res.Reconciliation = append(w.res.Reconciliation, rc)
 	for i := range tx.Outputs {
 		o := &tx.Outputs[i]
-		t := sp.Outs[o.Ordinal]
-		if t.Sign() == 0 || w.cfg.MinValue != nil && o.Amount.Cmp(w.cfg.MinValue) < 0 {
+		ts := outTaint(int(o.Ordinal))
+		fig := w.run.figures(ts, o.Amount)
+		if !fig.Any() || w.cfg.MinValue != nil && o.Amount.Cmp(w.cfg.MinValue) < 0 {
 			continue
 		}
-		w.res.Rows = append(w.res.Rows, Row{Transfer: *o, Hop: hop, Taint: t})
+		w.res.Rows = append(w.res.Rows, Row{Transfer: *o, Hop: hop, Taint: fig.Primary(), Figures: fig})
 		n := w.reach(o.To, hop)
 		if !n.source {
-			add(n.r.Taint, o.Asset, t)
+			addFigures(n.r, o.Asset, fig, w.run)
 		}
 		if n.r.Stop {
-			addEndpoint(w.ends, n, o, t)
+			addEndpoint(w.ends, n, o, fig)
 		}
-		if err := w.taint(o, t, hop); err != nil {
+		if err := w.taint(o, ts, hop); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// coinOf reports whether input i of a transaction carries taint under any
+// model.
+func (w *utxoWalker) coinOf(ins [][]taint.Coin, i int) (taint.Coin, bool) {
+	for m := range ins {
+		if ins[m][i].Taint.Any() {
+			return ins[m][i], true
+		}
+	}
+	return taint.Coin{}, false
 }
 
 func (w *utxoWalker) finishUTXO() (*Result, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"slices"
 	"sort"
@@ -21,10 +22,10 @@ func bigs(xs ...int64) []*big.Int {
 	return out
 }
 
-func coins(pairs ...int64) []Coin {
-	var out []Coin
+func coins(pairs ...int64) []taint.Coin {
+	var out []taint.Coin
 	for i := 0; i < len(pairs); i += 2 {
-		out = append(out, Coin{Value: big.NewInt(pairs[i]), Taint: big.NewInt(pairs[i+1])})
+		out = append(out, taint.Coin{Value: big.NewInt(pairs[i]), Taint: taint.Taint{ByColour: bigs(pairs[i+1])}})
 	}
 	return out
 }
@@ -40,8 +41,8 @@ func strs(xs []*big.Int) string {
 func TestTxModels(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
-		model         TxModel
-		ins           []Coin
+		model         taint.Kind
+		ins           []taint.Coin
 		outs          []int64
 		fee           int64
 		wantOuts      string
@@ -49,32 +50,43 @@ func TestTxModels(t *testing.T) {
 	}{
 		// DESIGN.md's worked example in satoshi: inputs [3 tainted, 7
 		// clean], outputs [4, 5.9], fee 0.1.
-		{"haircut design example", Haircut{}, coins(300, 300, 700, 0), []int64{400, 590}, 10, "120/177", 3, 300},
-		{"poison design example", Poison{}, coins(300, 300, 700, 0), []int64{400, 590}, 10, "400/590", 10, 1000},
-		{"poison clean", Poison{}, coins(300, 0), []int64{290}, 10, "0", 0, 0},
-		{"haircut clean", Haircut{}, coins(300, 0), []int64{290}, 10, "0", 0, 0},
-		{"haircut whole", Haircut{}, coins(300, 300), []int64{100, 190}, 10, "100/190", 10, 300},
+		{"haircut design example", taint.Haircut, coins(300, 300, 700, 0), []int64{400, 590}, 10, "120/177", 3, 300},
+		{"poison design example", taint.Poison, coins(300, 300, 700, 0), []int64{400, 590}, 10, "400/590", 10, 1000},
+		{"poison clean", taint.Poison, coins(300, 0), []int64{290}, 10, "0", 0, 0},
+		{"haircut clean", taint.Haircut, coins(300, 0), []int64{290}, 10, "0", 0, 0},
+		{"haircut whole", taint.Haircut, coins(300, 300), []int64{100, 190}, 10, "100/190", 10, 300},
 		// 1/3 each floors to 0: the remainder (1) goes to the fee.
-		{"haircut remainder to fee", Haircut{}, coins(2, 1, 1, 0), []int64{1, 1}, 1, "0/0", 1, 1},
+		{"haircut remainder to fee", taint.Haircut, coins(2, 1, 1, 0), []int64{1, 1}, 1, "0/0", 1, 1},
 		// No fee: the remainder goes to the largest output, the earlier of equals.
-		{"haircut remainder to largest", Haircut{}, coins(2, 1, 1, 0), []int64{1, 2}, 0, "0/1", 0, 1},
-		{"haircut remainder over several", Haircut{}, coins(3, 2, 0, 0), []int64{1, 1, 1}, 0, "1/1/0", 0, 2},
-		{"haircut remainder beyond the fee", Haircut{}, coins(7, 5, 3, 0), []int64{3, 3, 3}, 1, "2/1/1", 1, 5},
+		{"haircut remainder to largest", taint.Haircut, coins(2, 1, 1, 0), []int64{1, 2}, 0, "0/1", 0, 1},
+		{"haircut remainder over several", taint.Haircut, coins(3, 2, 0, 0), []int64{1, 1, 1}, 0, "1/1/0", 0, 2},
+		{"haircut remainder beyond the fee", taint.Haircut, coins(7, 5, 3, 0), []int64{3, 3, 3}, 1, "2/1/1", 1, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sp := tc.model.SplitTx(tc.ins, bigs(tc.outs...), big.NewInt(tc.fee))
-			if got := strs(sp.Outs); got != tc.wantOuts || sp.Fee.Int64() != tc.wantFee || sp.TaintIn.Int64() != tc.inTT {
-				t.Fatalf("split = %s fee %s in %s; want %s fee %d in %d", got, sp.Fee, sp.TaintIn, tc.wantOuts, tc.wantFee, tc.inTT)
+			outs := bigs(tc.outs...)
+			split, err := taint.SplitTx(tc.model, 1, tc.ins, outs, big.NewInt(tc.fee))
+			if err != nil {
+				t.Fatal(err)
 			}
-			sum := new(big.Int).Set(sp.Fee)
-			for i, o := range sp.Outs {
-				sum.Add(sum, o)
-				if o.Cmp(big.NewInt(tc.outs[i])) > 0 {
-					t.Errorf("output %d taint %s exceeds its value %d", i, o, tc.outs[i])
+			vin := new(big.Int)
+			for _, c := range tc.ins {
+				vin.Add(vin, c.Value)
+			}
+			got := make([]*big.Int, len(outs))
+			sum := split.Fee.Total(tc.model, big.NewInt(tc.fee))
+			for i, o := range split.Outs {
+				got[i] = o.Total(tc.model, outs[i])
+				sum.Add(sum, got[i])
+				if got[i].Cmp(outs[i]) > 0 {
+					t.Errorf("output %d taint %s exceeds its value %d", i, got[i], tc.outs[i])
 				}
 			}
-			if sum.Cmp(sp.TaintIn) != 0 {
-				t.Errorf("taint does not reconcile: %s out+fee, %s in", sum, sp.TaintIn)
+			fee, in := split.Fee.Total(tc.model, big.NewInt(tc.fee)), split.In.Total(tc.model, vin)
+			if strs(got) != tc.wantOuts || fee.Int64() != tc.wantFee || in.Int64() != tc.inTT {
+				t.Fatalf("split = %s fee %s in %s; want %s fee %d in %d", strs(got), fee, in, tc.wantOuts, tc.wantFee, tc.inTT)
+			}
+			if sum.Cmp(in) != 0 {
+				t.Errorf("taint does not reconcile: %s out+fee, %s in", sum, in)
 			}
 		})
 	}
@@ -214,7 +226,7 @@ func TestTraceUTXO(t *testing.T) {
 	_ = c.tx("", []string{fund + ":1"}, out{"unrelated", 4_000})                                    // 107: spends the clean sibling
 	labels := stopSet{"ex1": "Exchange One", "ex2": "Exchange Two"}
 
-	cfg := Config{Seeds: []string{"thief"}, Model: Haircut{}, MaxHops: 10, FromBlock: 0, ToBlock: 1000}
+	cfg := Config{Seeds: []string{"thief"}, Models: []taint.Kind{taint.Haircut}, MaxHops: 10, FromBlock: 0, ToBlock: 1000}
 	res, err := TraceUTXO(ctx, c, labels, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +279,7 @@ func TestTraceUTXO(t *testing.T) {
 
 	t.Run("poison", func(t *testing.T) {
 		cfg := cfg
-		cfg.Model = Poison{}
+		cfg.Models = []taint.Kind{taint.Poison}
 		res, err := TraceUTXO(ctx, c, labels, cfg)
 		if err != nil {
 			t.Fatal(err)

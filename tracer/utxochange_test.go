@@ -3,6 +3,7 @@ package tracer
 import (
 	"bytes"
 	"context"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"slices"
 	"strings"
 	"testing"
@@ -27,7 +28,7 @@ func TestTraceUTXOChangeFindings(t *testing.T) {
 	_ = c.tx("", []string{pay2 + ":0"}, out{"x", 20_000}, out{"y", 19_000})
 
 	det := heuristics.DefaultConfig().ChangeDetector()
-	cfg := Config{Seeds: []string{"a"}, Model: Haircut{}, MaxHops: 10, FromBlock: 0, ToBlock: 1000, Change: det}
+	cfg := Config{Seeds: []string{"a"}, Models: []taint.Kind{taint.Haircut}, MaxHops: 10, FromBlock: 0, ToBlock: 1000, Change: det}
 	res, err := TraceUTXO(context.Background(), c, stopSet{}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +69,7 @@ func TestExhibitCitesErrorRates(t *testing.T) {
 	other := heuristics.DefaultPeelChain()
 	other.MinLength = 4
 	res := &Result{Heuristics: []heuristics.Info{heuristics.DefaultPeelChain().Info(), other.Info()}}
-	e, err := BuildExhibit(res, ExhibitInfo{Chain: "btc", Seeds: []string{"a"}, Config: Config{Model: Haircut{}, MaxHops: 1},
+	e, err := BuildExhibit(res, ExhibitInfo{Chain: "btc", Seeds: []string{"a"}, Config: Config{Models: []taint.Kind{taint.Haircut}, MaxHops: 1},
 		Tool: "chaintrace", Version: "test", Network: "btc:simnet", GeneratedAt: "2026-01-01T00:00:00Z", ErrorRates: rates,
 		Tip: exhibit.Tip{Number: 1, Hash: strings.Repeat("ab", 32)}})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/heuristics"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 )
 
 // History is the chain data the walk reads. The store (filled from a node
@@ -36,8 +37,16 @@ type Labels interface {
 
 // Config is one trace's parameters.
 type Config struct {
-	Seeds       []string // canonical address forms
-	Model       Model
+	Seeds []string // canonical address forms
+	// SeedColours gives each seed's colour, an index into Colours,
+	// parallel to Seeds (nil: all of colour 0). Colours names them (nil or
+	// one name: the seeds are one). Taint of different colours is kept
+	// apart in the arithmetic.
+	SeedColours []int
+	Colours     []string
+	// Models are the taint models the walk runs side by side, the primary
+	// first. An address or output is followed when any model taints it.
+	Models      []taint.Kind
 	MaxHops     int
 	MinValue    *big.Int // transfers below it are not followed (nil: none)
 	FromBlock   uint64
@@ -85,15 +94,17 @@ type Progress struct {
 // Row is a transfer the trace reached, with its hop and taint.
 type Row struct {
 	chains.Transfer
-	Hop   int
-	Taint *big.Int
+	Hop     int
+	Taint   *big.Int // under the primary model
+	Figures Figures  // under every model
 }
 
 // Reached is an address the trace reached.
 type Reached struct {
 	Address  string
 	Hop      int
-	Taint    map[string]*big.Int // asset -> tainted value received (seeds: held and received)
+	Taint    map[string]*big.Int // asset -> tainted value received (seeds: held and received), primary model
+	Figures  map[string]Figures  // the same under every model
 	Stop     bool
 	Label    string
 	Category string
@@ -104,6 +115,7 @@ type Reached struct {
 type Endpoint struct {
 	Address, Label, Category, Asset string
 	Amount, Taint                   *big.Int
+	Figures                         Figures
 	FirstBlock, LastBlock           uint64
 }
 
@@ -125,12 +137,12 @@ type Result struct {
 // ErrNoActivity means no seed moved anything in the window.
 var ErrNoActivity = errors.New("no seed has activity in the block window")
 
-// pos orders events: block, transaction, then a transaction's fee before
-// its transfers, then the transfer's ordinal.
+// pos orders events: block, transaction, then a transaction's transfers in
+// order, then its fee (the last slice of the sender's tape).
 type pos struct {
 	block uint64
 	tx    uint32
-	sub   uint8 // 0 fee, 1 transfer
+	sub   uint8 // 1 transfer, 2 fee
 	ord   uint32
 }
 
@@ -156,14 +168,33 @@ type event struct {
 	transfer *chains.Transfer // nil for a fee
 	fee      *big.Int
 	payer    string
+	txHash   string
+	// group is the sender's debit group of this outflow (or fee), set
+	// once the sender is loaded; idx is its place in it (-1: the fee).
+	group *debitGroup
+	idx   int
+}
+
+// debitGroup is one sender's outflows of one asset in one transaction, and
+// its fee last when the asset is the native one: the account's tape for
+// that transaction, debited together when the first of them is reached.
+type debitGroup struct {
+	sender *node
+	asset  string
+	outs   []*event
+	fee    *event
+	done   bool
+	taints [][]taint.Taint // per outflow, per model
+	feeT   []taint.Taint
 }
 
 // node is an address the walk reached.
 type node struct {
 	r       *Reached
 	source  bool
-	loaded  bool // its history is in the event loop
-	ledgers map[string]*Ledger
+	colour  int                        // a seed's colour
+	loaded  bool                       // its history is in the event loop
+	ledgers map[string][]*taint.Ledger // per asset, per model
 	joined  pos
 	// pre holds its events in the joining block before it joined: they
 	// shape the opening balance but carry no taint.
@@ -171,27 +202,33 @@ type node struct {
 }
 
 type walker struct {
-	ctx   context.Context
-	h     History
-	lb    Labels
-	cfg   Config
-	nodes map[string]*node
-	queue *queue[*event]
-	seen  map[pos]bool
-	res   Result
-	ends  map[[2]string]*Endpoint
-	last  time.Time
+	ctx    context.Context
+	h      History
+	lb     Labels
+	cfg    Config
+	run    runModels
+	nodes  map[string]*node
+	queue  *queue[*event]
+	events map[pos]*event // every event queued
+	res    Result
+	ends   map[[2]string]*Endpoint
+	recon  map[[2]string]*TxReconciliation // (tx hash, asset)
+	order  [][2]string                     // recon keys in chain order
+	rowTx  map[string]bool                 // txs with a row
+	last   time.Time
 }
 
 // Trace walks forward from the seeds.
 func Trace(ctx context.Context, h History, lb Labels, cfg Config) (*Result, error) {
-	if cfg.Model == nil {
-		return nil, errors.New("no taint model")
+	run, err := newRunModels(&cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &walker{ctx: ctx, h: h, lb: lb, cfg: cfg, nodes: map[string]*node{}, seen: map[pos]bool{}, ends: map[[2]string]*Endpoint{},
+	w := &walker{ctx: ctx, h: h, lb: lb, cfg: cfg, run: run, nodes: map[string]*node{}, events: map[pos]*event{},
+		ends: map[[2]string]*Endpoint{}, recon: map[[2]string]*TxReconciliation{}, rowTx: map[string]bool{},
 		queue: newQueue(func(a, b *event) bool { return a.at.less(b.at) })}
 	start := pos{block: cfg.FromBlock}
 	for _, s := range cfg.Seeds {
@@ -199,7 +236,7 @@ func Trace(ctx context.Context, h History, lb Labels, cfg Config) (*Result, erro
 			continue
 		}
 		n := w.reach(s, 0, start)
-		n.source = true
+		n.source, n.colour = true, run.colour[s]
 		if err := w.load(n, start); err != nil {
 			return nil, err
 		}
@@ -226,6 +263,11 @@ func Trace(ctx context.Context, h History, lb Labels, cfg Config) (*Result, erro
 	if cfg.Deposit != nil && cfg.Deposit.Enabled {
 		if err := w.deposits(); err != nil {
 			return nil, err
+		}
+	}
+	for _, k := range w.order {
+		if w.rowTx[k[0]] {
+			w.res.Reconciliation = append(w.res.Reconciliation, *w.recon[k])
 		}
 	}
 	return w.finish(), nil
@@ -295,7 +337,7 @@ func (w *walker) reach(addr string, hop int, at pos) *node {
 		}
 		return n
 	}
-	n := &node{r: &Reached{Address: addr, Hop: hop, Taint: map[string]*big.Int{}}, ledgers: map[string]*Ledger{}, joined: at}
+	n := &node{r: &Reached{Address: addr, Hop: hop, Taint: map[string]*big.Int{}}, ledgers: map[string][]*taint.Ledger{}, joined: at}
 	if label, cat, ok := w.stop(addr); ok {
 		n.r.Stop, n.r.Label, n.r.Category = true, label, cat
 	}
@@ -310,27 +352,32 @@ func (w *walker) followed(n *node) bool {
 }
 
 // load puts n's events after at into the loop, and keeps those of the same
-// block before at for its opening balance.
+// block before at for its opening balance. Its outflows (and fees) after
+// at are grouped per transaction and asset into debit groups.
 func (w *walker) load(n *node, at pos) error {
 	if n.loaded || !w.followed(n) {
 		return nil
 	}
 	n.loaded, n.joined, n.pre = true, at, nil
 	from := at.block
+	var mine []*event
 	add := func(e *event) {
 		switch {
 		case at.less(e.at):
-			if !w.seen[e.at] {
-				w.seen[e.at] = true
+			if have, ok := w.events[e.at]; ok {
+				e = have
+			} else {
+				w.events[e.at] = e
 				w.queue.push(e)
 			}
+			mine = append(mine, e)
 		case e.at.block == at.block && e.at != at:
 			n.pre = append(n.pre, e)
 		}
 	}
 	err := w.h.AddressTransfers(w.ctx, n.r.Address, from, w.cfg.ToBlock, func(t *chains.Transfer) error {
 		c := *t
-		add(&event{at: transferPos(&c), transfer: &c})
+		add(&event{at: transferPos(&c), transfer: &c, txHash: c.TxHash})
 		return nil
 	})
 	if err != nil {
@@ -338,32 +385,67 @@ func (w *walker) load(n *node, at pos) error {
 	}
 	err = w.h.SentTxs(w.ctx, n.r.Address, from, w.cfg.ToBlock, func(tx *chains.Tx) error {
 		if tx.Fee != nil && tx.Fee.Sign() > 0 {
-			add(&event{at: pos{tx.BlockNumber, tx.Index, 0, 0}, fee: new(big.Int).Set(tx.Fee), payer: n.r.Address})
+			add(&event{at: pos{tx.BlockNumber, tx.Index, 2, 0}, fee: new(big.Int).Set(tx.Fee), payer: n.r.Address, txHash: tx.Hash})
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("transactions of %s: %w", n.r.Address, err)
 	}
+	w.group(n, mine)
 	// A node reached first as a leaf (at the hop limit) and now again at a
 	// lower hop received taint while the walk did not keep its ledger. Its
-	// ledger starts on the real balance at this point holding that taint,
+	// ledgers start on the real balance at this point holding that taint,
 	// capped by the balance: whatever left meanwhile took taint with it.
 	for _, asset := range sortedKeys(n.r.Taint) {
-		l, err := w.opening(n, asset, at)
-		if err != nil {
+		if _, err := w.openLedger(n, asset, at, true); err != nil {
 			return err
 		}
-		l.Taint.Set(n.r.Taint[asset])
-		if l.Taint.Cmp(l.Balance) > 0 {
-			l.Taint.Set(l.Balance)
-		}
-		n.ledgers[asset] = l
 	}
 	return nil
 }
 
-func sortedKeys(m map[string]*big.Int) []string {
+// group sorts n's events after its join into debit groups.
+func (w *walker) group(n *node, mine []*event) {
+	slices.SortFunc(mine, func(a, b *event) int {
+		if a.at.less(b.at) {
+			return -1
+		}
+		if b.at.less(a.at) {
+			return 1
+		}
+		return 0
+	})
+	type key struct {
+		block uint64
+		tx    uint32
+		asset string
+	}
+	groups := map[key]*debitGroup{}
+	get := func(e *event, asset string) *debitGroup {
+		k := key{e.at.block, e.at.tx, asset}
+		g := groups[k]
+		if g == nil {
+			g = &debitGroup{sender: n, asset: asset}
+			groups[k] = g
+		}
+		return g
+	}
+	for _, e := range mine {
+		switch {
+		case e.transfer != nil && e.transfer.From[0] == n.r.Address:
+			g := get(e, e.transfer.Asset)
+			e.group, e.idx = g, len(g.outs)
+			g.outs = append(g.outs, e)
+		case e.transfer == nil && e.payer == n.r.Address:
+			g := get(e, w.cfg.NativeAsset)
+			e.group, e.idx = g, -1
+			g.fee = e
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -372,10 +454,9 @@ func sortedKeys(m map[string]*big.Int) []string {
 	return keys
 }
 
-// opening builds n's ledger for asset as it stood just before at: the
-// balance at the end of the previous block plus n's earlier events in at's
-// block.
-func (w *walker) opening(n *node, asset string, at pos) (*Ledger, error) {
+// opening is n's balance of asset as it stood just before at: the balance
+// at the end of the previous block plus n's earlier events in at's block.
+func (w *walker) opening(n *node, asset string, at pos) (*big.Int, error) {
 	bal := new(big.Int)
 	if at.block > 0 {
 		b, err := w.h.BalanceAt(w.ctx, n.r.Address, asset, at.block-1)
@@ -405,100 +486,201 @@ func (w *walker) opening(n *node, asset string, at pos) (*Ledger, error) {
 			bal.SetInt64(0)
 		}
 	}
-	return newLedger(bal, n.source), nil
+	return bal, nil
 }
 
-func (w *walker) ledger(n *node, asset string, at pos) (*Ledger, error) {
-	if l, ok := n.ledgers[asset]; ok {
-		return l, nil
+// ledger returns n's ledgers of asset, one per model, opening them at at.
+func (w *walker) ledger(n *node, asset string, at pos) ([]*taint.Ledger, error) {
+	return w.openLedger(n, asset, at, false)
+}
+
+// openLedger is ledger; with held, a ledger it opens holds the taint n
+// received before it was loaded.
+func (w *walker) openLedger(n *node, asset string, at pos, held bool) ([]*taint.Ledger, error) {
+	if ls, ok := n.ledgers[asset]; ok {
+		return ls, nil
 	}
-	l, err := w.opening(n, asset, at)
+	bal, err := w.opening(n, asset, at)
 	if err != nil {
 		return nil, err
 	}
-	n.ledgers[asset] = l
+	source := taint.Clean
 	if n.source {
-		add(n.r.Taint, asset, l.Balance) // what a seed holds is the thief's
+		source = n.colour
 	}
-	return l, nil
+	got, had := n.r.Figures[asset]
+	ls := make([]*taint.Ledger, len(w.run.kinds))
+	for m, k := range w.run.kinds {
+		var h []*big.Int
+		if held && had && !n.source {
+			h = got.ByColour[m]
+		}
+		ls[m] = taint.NewLedger(k, w.run.colours, bal, source, h)
+	}
+	n.ledgers[asset] = ls
+	if n.source {
+		w.addTaint(n, asset, bal, w.run.figures(w.run.seed(n.colour, bal), bal)) // what a seed holds is the thief's
+	}
+	return ls, nil
+}
+
+// debit returns the taint, per model, of outflow (or fee) e of a loaded
+// sender, debiting its whole group when e is the group's first.
+func (w *walker) debit(e *event) ([]taint.Taint, error) {
+	g := e.group
+	if !g.done {
+		g.done = true
+		first := e.at
+		if len(g.outs) > 0 {
+			first = g.outs[0].at
+		}
+		ls, err := w.ledger(g.sender, g.asset, first)
+		if err != nil {
+			return nil, err
+		}
+		amounts := make([]*big.Int, len(g.outs))
+		for i, o := range g.outs {
+			amounts[i] = o.transfer.Amount
+		}
+		var fee *big.Int
+		if g.fee != nil {
+			fee = g.fee.fee
+		}
+		g.taints = make([][]taint.Taint, len(g.outs))
+		for i := range g.taints {
+			g.taints[i] = make([]taint.Taint, len(ls))
+		}
+		g.feeT = make([]taint.Taint, len(ls))
+		for m, l := range ls {
+			outs, ft := l.Debit(amounts, fee)
+			for i := range outs {
+				g.taints[i][m] = outs[i]
+			}
+			g.feeT[m] = ft
+		}
+		w.reconcile(e.txHash, e.at, g, amounts, fee)
+	}
+	if e.idx < 0 {
+		return g.feeT, nil
+	}
+	return g.taints[e.idx], nil
+}
+
+// reconcile adds a debit group to its transaction's reconciliation: what
+// the sender gave up (outflows and fee) in value and in taint.
+func (w *walker) reconcile(txHash string, at pos, g *debitGroup, amounts []*big.Int, fee *big.Int) {
+	k := [2]string{txHash, g.asset}
+	rc := w.recon[k]
+	if rc == nil {
+		rc = &TxReconciliation{TxHash: txHash, Asset: g.asset, ValueIn: new(big.Int), ValueOut: new(big.Int), Fee: new(big.Int),
+			BlockNumber: at.block, TxIndex: at.tx, In: w.run.zero(), Out: w.run.zero(), FeeTaint: w.run.zero()}
+		w.recon[k] = rc
+		w.order = append(w.order, k)
+	}
+	for i, a := range amounts {
+		rc.ValueIn.Add(rc.ValueIn, a)
+		rc.ValueOut.Add(rc.ValueOut, a)
+		f := w.run.figures(g.taints[i], a)
+		rc.In.Add(f)
+		rc.Out.Add(f)
+	}
+	if fee != nil {
+		rc.ValueIn.Add(rc.ValueIn, fee)
+		rc.Fee.Add(rc.Fee, fee)
+		f := w.run.figures(g.feeT, fee)
+		rc.In.Add(f)
+		rc.FeeTaint.Add(f)
+	}
+	rc.setPrimary()
 }
 
 func (w *walker) fee(e *event) error {
-	n := w.nodes[e.payer]
-	if n == nil || !n.loaded {
+	if e.group == nil || !e.group.sender.loaded {
 		return nil
 	}
-	l, err := w.ledger(n, w.cfg.NativeAsset, e.at)
-	if err != nil {
-		return err
-	}
-	w.cfg.Model.Debit(l, e.fee)
-	return nil
+	_, err := w.debit(e)
+	return err
 }
 
 func (w *walker) transfer(e *event) error {
 	t := e.transfer
-	taint := new(big.Int)
+	ts := w.run.clean()
 	hop := 0
-	if s := w.nodes[t.From[0]]; s != nil && s.loaded {
-		l, err := w.ledger(s, t.Asset, e.at)
-		if err != nil {
+	if s := w.nodes[t.From[0]]; s != nil && s.loaded && e.group != nil {
+		var err error
+		if ts, err = w.debit(e); err != nil {
 			return err
 		}
-		taint = w.cfg.Model.Debit(l, t.Amount)
 		hop = s.r.Hop + 1
 	}
-	follow := taint.Sign() > 0 && hop <= w.cfg.MaxHops &&
+	fig := w.run.figures(ts, t.Amount)
+	follow := fig.Any() && hop <= w.cfg.MaxHops &&
 		(w.cfg.MinValue == nil || t.Amount.Cmp(w.cfg.MinValue) >= 0)
 	if !follow {
-		taint = new(big.Int) // below the value floor: not followed, carries nothing on
+		ts = w.run.clean() // below the value floor: not followed, carries nothing on
 	}
 	r := w.nodes[t.To]
 	if follow {
-		w.res.Rows = append(w.res.Rows, Row{Transfer: *t, Hop: hop, Taint: taint})
+		w.res.Rows = append(w.res.Rows, Row{Transfer: *t, Hop: hop, Taint: fig.Primary(), Figures: fig})
+		w.rowTx[t.TxHash] = true
 		r = w.reach(t.To, hop, e.at)
 		if err := w.load(r, e.at); err != nil { // no-op when loaded or not followed
 			return err
 		}
 		if !r.source {
-			add(r.r.Taint, t.Asset, taint)
+			w.addTaint(r, t.Asset, t.Amount, fig)
 		}
 		if r.r.Stop {
-			addEndpoint(w.ends, r, t, taint)
+			addEndpoint(w.ends, r, t, fig)
 		}
 	}
 	if r != nil && r.loaded {
-		l, err := w.ledger(r, t.Asset, e.at)
+		ls, err := w.ledger(r, t.Asset, e.at)
 		if err != nil {
 			return err
 		}
-		w.cfg.Model.Credit(l, t.Amount, taint)
+		for m, l := range ls {
+			l.Credit(t.Amount, ts[m])
+		}
 		if r.source {
-			add(r.r.Taint, t.Asset, t.Amount) // a seed's every receipt counts
+			w.addTaint(r, t.Asset, t.Amount, w.run.figures(w.run.seed(r.colour, t.Amount), t.Amount)) // a seed's every receipt counts
 		}
 	}
 	return nil
 }
 
-// addEndpoint adds transfer t into the stop n, carrying taint, to ends.
-func addEndpoint(ends map[[2]string]*Endpoint, n *node, t *chains.Transfer, taint *big.Int) {
+// addTaint adds what n received (fig, of a value) to its figures.
+func (w *walker) addTaint(n *node, asset string, value *big.Int, fig Figures) {
+	addFigures(n.r, asset, fig, w.run)
+}
+
+func addFigures(r *Reached, asset string, fig Figures, run runModels) {
+	if r.Figures == nil {
+		r.Figures = map[string]Figures{}
+	}
+	f, ok := r.Figures[asset]
+	if !ok {
+		f = run.zero()
+		r.Figures[asset] = f
+	}
+	f.Add(fig)
+	r.Taint[asset] = f.Primary()
+}
+
+// addEndpoint adds transfer t into the stop n, carrying fig, to ends.
+func addEndpoint(ends map[[2]string]*Endpoint, n *node, t *chains.Transfer, fig Figures) {
 	k := [2]string{n.r.Address, t.Asset}
 	ep := ends[k]
 	if ep == nil {
 		ep = &Endpoint{Address: n.r.Address, Label: n.r.Label, Category: n.r.Category, Asset: t.Asset,
-			Amount: new(big.Int), Taint: new(big.Int), FirstBlock: t.BlockNumber}
+			Amount: new(big.Int), FirstBlock: t.BlockNumber}
+		ep.Figures = newFigures(len(fig.Total), len(fig.ByColour[0]))
 		ends[k] = ep
 	}
 	ep.Amount.Add(ep.Amount, t.Amount)
-	ep.Taint.Add(ep.Taint, taint)
+	ep.Figures.Add(fig)
+	ep.Taint = ep.Figures.Primary()
 	ep.LastBlock = t.BlockNumber
-}
-
-func add(m map[string]*big.Int, k string, v *big.Int) {
-	if m[k] == nil {
-		m[k] = new(big.Int)
-	}
-	m[k].Add(m[k], v)
 }
 
 func (w *walker) finish() *Result {

@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"context"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"testing"
 
@@ -89,9 +90,9 @@ func (s *script) pay(block uint64, from, to string, amount, fee int64) {
 		Value: big.NewInt(amount), Fee: big.NewInt(fee), Success: true})
 }
 
-func run(t *testing.T, s *script, model Model, maxHops int, labels memLabels, seeds ...string) *Result {
+func run(t *testing.T, s *script, model taint.Kind, maxHops int, labels memLabels, seeds ...string) *Result {
 	t.Helper()
-	res, err := Trace(context.Background(), &s.h, labels, Config{Seeds: seeds, Model: model, MaxHops: maxHops,
+	res, err := Trace(context.Background(), &s.h, labels, Config{Seeds: seeds, Models: []taint.Kind{model}, MaxHops: maxHops,
 		FromBlock: 1, ToBlock: 100, NativeAsset: "ETH"})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +125,7 @@ func TestHaircutByHand(t *testing.T) {
 	s.pay(7, "EX", "Z", 100, 1)  // the exchange's own business: not followed
 	labels := memLabels{"EX": {"Exchange 1", "exchange"}}
 
-	res := run(t, s, Haircut{}, 10, labels, "S")
+	res := run(t, s, taint.Haircut, 10, labels, "S")
 	for _, c := range []struct{ from, to, want string }{{"S", "A", "600"}, {"A", "B", "300"}, {"B", "EX", "300"}, {"C", "A", "none"}, {"EX", "Z", "none"}} {
 		if got := taintOf(res, c.from, c.to); got != c.want {
 			t.Errorf("haircut %s->%s: taint %s, want %s", c.from, c.to, got, c.want)
@@ -133,7 +134,7 @@ func TestHaircutByHand(t *testing.T) {
 	if len(res.Endpoints) != 1 || res.Endpoints[0].Amount.String() != "500" || res.Endpoints[0].Taint.String() != "300" {
 		t.Fatalf("endpoints %+v", res.Endpoints)
 	}
-	res = run(t, s, Poison{}, 10, labels, "S")
+	res = run(t, s, taint.Poison, 10, labels, "S")
 	for _, c := range []struct{ from, to, want string }{{"S", "A", "600"}, {"A", "B", "500"}, {"B", "EX", "500"}} {
 		if got := taintOf(res, c.from, c.to); got != c.want {
 			t.Errorf("poison %s->%s: taint %s, want %s", c.from, c.to, got, c.want)
@@ -150,7 +151,7 @@ func TestNeverBackwardsInTime(t *testing.T) {
 	s.pay(3, "V", "S", 100, 0)
 	s.pay(4, "S", "A", 100, 0)
 	s.pay(5, "A", "LATE", 100, 0)
-	res := run(t, s, Haircut{}, 10, nil, "S")
+	res := run(t, s, taint.Haircut, 10, nil, "S")
 	if got := taintOf(res, "A", "EARLY"); got != "none" {
 		t.Errorf("A->EARLY carries %s", got)
 	}
@@ -169,11 +170,11 @@ func TestTaintNeverExceedsBalance(t *testing.T) {
 	s.pay(4, "A", "B", 90, 0)
 	s.pay(5, "C", "A", 1000, 0)
 	s.pay(6, "A", "D", 1000, 0)
-	res := run(t, s, Haircut{}, 10, nil, "S")
+	res := run(t, s, taint.Haircut, 10, nil, "S")
 	if got := taintOf(res, "A", "D"); got != "9" { // floor(1000 * 10 / 1010)
 		t.Errorf("A->D carries %s, want 9", got)
 	}
-	res = run(t, s, Poison{}, 10, nil, "S")
+	res = run(t, s, taint.Poison, 10, nil, "S")
 	if got := taintOf(res, "A", "D"); got != "1000" {
 		t.Errorf("poison A->D carries %s, want 1000", got)
 	}
@@ -185,7 +186,7 @@ func TestHopLimitAndLeaves(t *testing.T) {
 	s.pay(3, "S", "H1", 100, 0)
 	s.pay(4, "H1", "H2", 100, 0)
 	s.pay(5, "H2", "H3", 100, 0)
-	res := run(t, s, Haircut{}, 2, nil, "S")
+	res := run(t, s, taint.Haircut, 2, nil, "S")
 	if taintOf(res, "H1", "H2") != "100" || taintOf(res, "H2", "H3") != "none" {
 		t.Errorf("max-hops 2: rows %v", res.Rows)
 	}
@@ -199,7 +200,7 @@ func TestHopLimitAndLeaves(t *testing.T) {
 func TestNoActivity(t *testing.T) {
 	s := &script{}
 	s.pay(2, "X", "Y", 1, 0)
-	_, err := Trace(context.Background(), &s.h, nil, Config{Seeds: []string{"S"}, Model: Haircut{}, MaxHops: 3, FromBlock: 1, ToBlock: 10, NativeAsset: "ETH"})
+	_, err := Trace(context.Background(), &s.h, nil, Config{Seeds: []string{"S"}, Models: []taint.Kind{taint.Haircut}, MaxHops: 3, FromBlock: 1, ToBlock: 10, NativeAsset: "ETH"})
 	if err == nil {
 		t.Fatal("a seed with no activity traced without error")
 	}
@@ -216,7 +217,7 @@ func TestMinValue(t *testing.T) {
 	s.pay(5, "DUST", "F", 10, 0)
 	s.pay(6, "C", "A", 90, 0) // clean
 	s.pay(7, "A", "B", 180, 0)
-	res, err := Trace(context.Background(), &s.h, nil, Config{Seeds: []string{"S"}, Model: Haircut{}, MaxHops: 10,
+	res, err := Trace(context.Background(), &s.h, nil, Config{Seeds: []string{"S"}, Models: []taint.Kind{taint.Haircut}, MaxHops: 10,
 		MinValue: big.NewInt(50), FromBlock: 1, ToBlock: 100, NativeAsset: "ETH"})
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"github.com/chaintrace/chaintrace/labels"
 	"github.com/chaintrace/chaintrace/store"
 	"github.com/chaintrace/chaintrace/tracer"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"github.com/spf13/cobra"
 )
 
@@ -54,11 +55,11 @@ after the window is indexed (Bitcoin Core), the store alone, or --esplora.`,
 	addNodeFlags(cmd)
 	f := cmd.Flags()
 	addHistoryFlags(f)
-	f.StringArray("seed", nil, "seed address, or on btc an output txid:vout (repeatable)")
+	f.StringArray("seed", nil, "seed address, or on btc an output txid:vout (repeatable); NAME=SEED puts it in a taint colour, one per theft, kept apart in the figures")
 	f.String("from-block", "", "first block of the window: the block of the theft")
 	f.String("to-block", "", "last block of the window (default: the node's head less --confirmations)")
 	f.Int("confirmations", 12, "blocks kept back from the head when --to-block is not given (btc: 6 unless set)")
-	f.String("taint", "haircut", "taint model: haircut or poison (fifo, lifo, tiho are coming)")
+	f.String("taint", "haircut", "taint model, or a comma list run side by side, the first the primary: poison, haircut, fifo, lifo, tiho")
 	f.Int("max-hops", 10, "stop after this many hops from a seed")
 	f.String("min-value", "0", "ignore transfers below this amount, in the asset's base units")
 	f.StringArray("labels", nil, "label file for this trace: GraphSense TagPack YAML, CSV, or OFAC sdn.xml / sdn_advanced.xml (plain or .bz2) (repeatable)")
@@ -75,7 +76,8 @@ after the window is indexed (Bitcoin Core), the store alone, or --esplora.`,
 type traceParams struct {
 	chain    chains.Chain
 	seeds    []string
-	model    tracer.Model
+	colour   []string // each seed's colour name, parallel to seeds ("": none)
+	models   []taint.Kind
 	maxHops  int
 	minValue *big.Int
 	from     uint64
@@ -100,26 +102,33 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 	if p.heur, err = o.heuristicsConfig(); err != nil {
 		return nil, err
 	}
+	var raw, names []string
 	for _, s := range v.GetStringSlice("seed") {
-		if p.chain == chains.BTC {
-			// Parsed once the network is known (runTraceBtc).
-			if s = strings.TrimSpace(s); s != "" && !containsString(p.seeds, s) {
-				p.seeds = append(p.seeds, s)
-			}
+		name, seed, err := splitSeed(s)
+		if err != nil {
+			return nil, err
+		}
+		if seed == "" {
 			continue
 		}
-		a, err := ethereum.ParseAddress(strings.TrimSpace(s))
+		raw, names = append(raw, seed), append(names, name)
+	}
+	if p.chain == chains.BTC {
+		// Parsed once the network is known (runTraceBtc).
+		p.seeds, p.colour = raw, names
+	} else if p.seeds, p.colour, err = normalizeSeeds(raw, names, func(s string) (string, error) {
+		a, err := ethereum.ParseAddress(s)
 		if err != nil {
-			return nil, usagef("--seed: %v", err)
+			return "", err
 		}
-		if !containsString(p.seeds, a.Hex()) {
-			p.seeds = append(p.seeds, a.Hex())
-		}
+		return a.Hex(), nil
+	}); err != nil {
+		return nil, err
 	}
 	if len(p.seeds) == 0 {
 		return nil, usagef("--seed is required (the address the stolen funds were sent to; on btc also txid:vout)")
 	}
-	if p.model, err = tracer.ParseModel(v.GetString("taint")); err != nil {
+	if p.models, err = taint.ParseKinds(v.GetString("taint")); err != nil {
 		return nil, usagef("--taint: %v", err)
 	}
 	if p.maxHops = v.GetInt("max-hops"); p.maxHops < 1 {
@@ -193,6 +202,65 @@ func (o *globalOptions) loadLabelSet(path string) (*labels.Set, error) {
 		o.logger.Warn("label file", "warning", w)
 	}
 	return set, nil
+}
+
+// splitSeed splits a --seed value NAME=SEED into its colour name (empty
+// when none) and the seed.
+func splitSeed(s string) (name, seed string, err error) {
+	s = strings.TrimSpace(s)
+	i := strings.Index(s, "=")
+	if i < 0 {
+		return "", s, nil
+	}
+	name, seed = strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
+	if err := tracer.ValidColourName(name); err != nil {
+		return "", "", usagef("--seed %s: %v", s, err)
+	}
+	if seed == "" {
+		return "", "", usagef("--seed %s: no seed after the colour name", s)
+	}
+	return name, seed, nil
+}
+
+// normalizeSeeds puts seeds into canonical form (norm), drops repeats and
+// checks the colours: either every seed names one or none does, and no
+// seed is named in two.
+func normalizeSeeds(raw, names []string, norm func(string) (string, error)) (seeds, colours []string, err error) {
+	for i, s := range raw {
+		n, err := norm(s)
+		if err != nil {
+			return nil, nil, usagef("--seed: %v", err)
+		}
+		if (names[i] == "") != (names[0] == "") {
+			return nil, nil, usagef("--seed %s: name its colour (NAME=SEED) as the other seeds do, or name none", s)
+		}
+		if j := slices.Index(seeds, n); j >= 0 {
+			if colours[j] != names[i] {
+				return nil, nil, usagef("--seed %s: given in two colours, %s and %s", s, colours[j], names[i])
+			}
+			continue
+		}
+		seeds, colours = append(seeds, n), append(colours, names[i])
+	}
+	return seeds, colours, nil
+}
+
+// colouring is the seeds' colours as tracer.Config states them: the
+// names in order of first use, and each seed's index (nil when no seed
+// names a colour).
+func (p *traceParams) colouring() (names []string, seedColours []int) {
+	if len(p.colour) == 0 || p.colour[0] == "" {
+		return nil, nil
+	}
+	for _, name := range p.colour {
+		c := slices.Index(names, name)
+		if c < 0 {
+			c = len(names)
+			names = append(names, name)
+		}
+		seedColours = append(seedColours, c)
+	}
+	return names, seedColours
 }
 
 func containsString(xs []string, x string) bool {
@@ -344,7 +412,8 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 		}
 		opts.logger.Info("history", "backends", strings.Join(backends, ","))
 	}
-	cfg := tracer.Config{Seeds: p.seeds, Model: p.model, MaxHops: p.maxHops, MinValue: p.minValue,
+	colours, seedColours := p.colouring()
+	cfg := tracer.Config{Seeds: p.seeds, SeedColours: seedColours, Colours: colours, Models: p.models, MaxHops: p.maxHops, MinValue: p.minValue,
 		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetETH, Logger: opts.logger, Deposit: &p.heur.Deposit}
 	res, err := tracer.Trace(ctx, hist, stopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops}, cfg)
 	if errors.Is(err, tracer.ErrNoActivity) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -104,29 +103,19 @@ func describeNets(node, stored, flag *chaincfg.Params) []any {
 	return []any{parts[0], strings.Join(parts[1:], " and ")}
 }
 
-// btcSeeds parses the seeds on net: addresses (normalised) or txid:vout.
-func btcSeeds(raw []string, net *chaincfg.Params) ([]string, error) {
-	var out []string
-	for _, s := range raw {
-		var norm string
+// btcSeeds parses p's seeds on net: addresses (normalised) or txid:vout.
+func (p *traceParams) btcSeeds(net *chaincfg.Params) (err error) {
+	p.seeds, p.colour, err = normalizeSeeds(p.seeds, p.colour, func(s string) (string, error) {
 		if strings.Contains(s, ":") && !strings.HasPrefix(s, bitcoin.ScriptPrefix) {
 			op, err := bitcoin.ParseOutpoint(s)
 			if err != nil {
-				return nil, usagef("--seed: %v", err)
+				return "", err
 			}
-			norm = fmt.Sprintf("%s:%d", op.Hash, op.Index)
-		} else {
-			a, err := bitcoin.NormalizeAddress(s, net)
-			if err != nil {
-				return nil, usagef("--seed: %v", err)
-			}
-			norm = a
+			return fmt.Sprintf("%s:%d", op.Hash, op.Index), nil
 		}
-		if !slices.Contains(out, norm) {
-			out = append(out, norm)
-		}
-	}
-	return out, nil
+		return bitcoin.NormalizeAddress(s, net)
+	})
+	return err
 }
 
 // runTraceBtc is trace --chain btc, on the opened store with p's labels.
@@ -137,7 +126,8 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *s
 	}
 	opts.logger.Info("bitcoin history", "source", b.how, "network", b.net.Name, "from", p.from, "to", p.to)
 	pp := newProgressPrinter(opts.stderr)
-	cfg := tracer.Config{Seeds: p.seeds, Model: p.model, MaxHops: p.maxHops, MinValue: p.minValue,
+	colours, seedColours := p.colouring()
+	cfg := tracer.Config{Seeds: p.seeds, SeedColours: seedColours, Colours: colours, Models: p.models, MaxHops: p.maxHops, MinValue: p.minValue,
 		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetBTC, Logger: opts.logger,
 		Progress: func(pr tracer.Progress) {
 			pp.Status(fmt.Sprintf("tracing: block %d, %d addresses, %d transfers", pr.Block, pr.Addresses, pr.Transfers))
@@ -259,7 +249,7 @@ func (o *globalOptions) btcBackend(ctx context.Context, st *store.Store, p *trac
 		if err != nil {
 			return nil, err
 		}
-		if p.seeds, err = btcSeeds(p.seeds, net); err != nil {
+		if err = p.btcSeeds(net); err != nil {
 			return nil, err
 		}
 		if err := st.BindNetwork(chains.BTC, bitcoin.NetworkName(net)); err != nil {
@@ -291,7 +281,7 @@ func (o *globalOptions) btcBackend(ctx context.Context, st *store.Store, p *trac
 		if err != nil {
 			return nil, err
 		}
-		if p.seeds, err = btcSeeds(p.seeds, net); err != nil {
+		if err = p.btcSeeds(net); err != nil {
 			return nil, err
 		}
 		head, err := a.Head(ctx)
@@ -310,7 +300,7 @@ func (o *globalOptions) btcBackend(ctx context.Context, st *store.Store, p *trac
 	if err != nil {
 		return nil, err
 	}
-	if p.seeds, err = btcSeeds(p.seeds, net); err != nil {
+	if err = p.btcSeeds(net); err != nil {
 		return nil, err
 	}
 	if !p.toGiven {

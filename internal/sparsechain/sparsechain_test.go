@@ -3,6 +3,7 @@ package sparsechain_test
 import (
 	"context"
 	"fmt"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"path/filepath"
 	"slices"
@@ -245,7 +246,7 @@ func TestTraceFilterMatchesBlockScan(t *testing.T) {
 	for _, l := range c.Labels {
 		labels[strings.ToLower(l.Address.Hex())] = l
 	}
-	cfg := tracer.Config{Seeds: []string{c.Seed.Hex()}, Model: tracer.Haircut{}, MaxHops: 20, FromBlock: c.First, ToBlock: s.Head(),
+	cfg := tracer.Config{Seeds: []string{c.Seed.Hex()}, Models: []taint.Kind{taint.Haircut}, MaxHops: 20, FromBlock: c.First, ToBlock: s.Head(),
 		NativeAsset: chains.AssetETH}
 	openStore := func() *store.Store {
 		st, err := store.Open(filepath.Join(t.TempDir(), "store"), store.Options{})

@@ -1,0 +1,135 @@
+package tracer
+
+import (
+	"fmt"
+	"math/big"
+	"regexp"
+
+	"github.com/chaintrace/chaintrace/tracer/taint"
+)
+
+// Figures is one taint figure under every model of a trace: the total per
+// model (Config.Models order; poison counts a value once whatever colours
+// mark it) and, per model, each colour's part.
+type Figures struct {
+	Total    []*big.Int
+	ByColour [][]*big.Int
+}
+
+func newFigures(models, colours int) Figures {
+	f := Figures{Total: make([]*big.Int, models), ByColour: make([][]*big.Int, models)}
+	for m := range f.Total {
+		f.Total[m] = new(big.Int)
+		f.ByColour[m] = make([]*big.Int, colours)
+		for c := range f.ByColour[m] {
+			f.ByColour[m][c] = new(big.Int)
+		}
+	}
+	return f
+}
+
+// figuresOf states what a value carries under each model.
+func figuresOf(models []taint.Kind, colours int, ts []taint.Taint, value *big.Int) Figures {
+	f := Figures{Total: make([]*big.Int, len(models)), ByColour: make([][]*big.Int, len(models))}
+	for m, k := range models {
+		f.Total[m] = ts[m].Total(k, value)
+		f.ByColour[m] = make([]*big.Int, colours)
+		for c := range f.ByColour[m] {
+			f.ByColour[m][c] = new(big.Int).Set(ts[m].Of(c))
+		}
+	}
+	return f
+}
+
+// Add adds g to f.
+func (f Figures) Add(g Figures) {
+	for m := range f.Total {
+		f.Total[m].Add(f.Total[m], g.Total[m])
+		for c := range f.ByColour[m] {
+			f.ByColour[m][c].Add(f.ByColour[m][c], g.ByColour[m][c])
+		}
+	}
+}
+
+// Any reports whether any model gives any taint.
+func (f Figures) Any() bool {
+	for _, t := range f.Total {
+		if t.Sign() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Primary is the first model's total.
+func (f Figures) Primary() *big.Int {
+	if len(f.Total) == 0 {
+		return new(big.Int)
+	}
+	return f.Total[0]
+}
+
+// colourName is the form of a colour's name: what `--seed NAME=SEED` takes.
+var colourName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// ValidColourName reports whether name can name a colour.
+func ValidColourName(name string) error {
+	if !colourName.MatchString(name) {
+		return fmt.Errorf("colour name %q: want letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// runModels is a trace's models and colours, ready for the arithmetic.
+type runModels struct {
+	kinds   []taint.Kind
+	colours int
+	colour  map[string]int // seed -> colour
+}
+
+func newRunModels(cfg *Config) (runModels, error) {
+	if len(cfg.Models) == 0 {
+		return runModels{}, fmt.Errorf("no taint model")
+	}
+	r := runModels{kinds: cfg.Models, colours: max(1, len(cfg.Colours)), colour: map[string]int{}}
+	if len(cfg.SeedColours) != 0 && len(cfg.SeedColours) != len(cfg.Seeds) {
+		return runModels{}, fmt.Errorf("%d seed colours for %d seeds", len(cfg.SeedColours), len(cfg.Seeds))
+	}
+	for i, s := range cfg.Seeds {
+		c := 0
+		if len(cfg.SeedColours) > 0 {
+			c = cfg.SeedColours[i]
+		}
+		if c < 0 || c >= r.colours {
+			return runModels{}, fmt.Errorf("seed %s: colour %d of %d", s, c, r.colours)
+		}
+		r.colour[s] = c
+	}
+	return r, nil
+}
+
+// seed is a value of a seed's colour under every model.
+func (r runModels) seed(colour int, value *big.Int) []taint.Taint {
+	ts := make([]taint.Taint, len(r.kinds))
+	for m, k := range r.kinds {
+		ts[m] = taint.Seed(k, r.colours, colour, value)
+	}
+	return ts
+}
+
+func (r runModels) clean() []taint.Taint {
+	ts := make([]taint.Taint, len(r.kinds))
+	for m := range ts {
+		ts[m] = taint.Taint{ByColour: make([]*big.Int, r.colours)}
+		for c := range ts[m].ByColour {
+			ts[m].ByColour[c] = new(big.Int)
+		}
+	}
+	return ts
+}
+
+func (r runModels) figures(ts []taint.Taint, value *big.Int) Figures {
+	return figuresOf(r.kinds, r.colours, ts, value)
+}
+
+func (r runModels) zero() Figures { return newFigures(len(r.kinds), r.colours) }
