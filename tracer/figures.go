@@ -28,14 +28,25 @@ func newFigures(models, colours int) Figures {
 	return f
 }
 
-// figuresOf states what a value carries under each model.
+var zero = new(big.Int)
+
+// figuresOf states what a value carries under each model. The figures
+// share the taints' numbers: neither may be changed afterwards (sums are
+// made in figures of their own, from newFigures).
 func figuresOf(models []taint.Kind, colours int, ts []taint.Taint, value *big.Int) Figures {
 	f := Figures{Total: make([]*big.Int, len(models)), ByColour: make([][]*big.Int, len(models))}
 	for m, k := range models {
 		f.Total[m] = ts[m].Total(k, value)
+		if len(ts[m].ByColour) == colours {
+			f.ByColour[m] = ts[m].ByColour
+			continue
+		}
 		f.ByColour[m] = make([]*big.Int, colours)
 		for c := range f.ByColour[m] {
-			f.ByColour[m][c] = new(big.Int).Set(ts[m].Of(c))
+			f.ByColour[m][c] = zero
+			if c < len(ts[m].ByColour) && ts[m].ByColour[c] != nil {
+				f.ByColour[m][c] = ts[m].ByColour[c]
+			}
 		}
 	}
 	return f
@@ -85,6 +96,7 @@ type runModels struct {
 	kinds   []taint.Kind
 	colours int
 	colour  map[string]int // seed -> colour
+	none    []taint.Taint  // clean under every model (shared: never changed)
 }
 
 func newRunModels(cfg *Config) (runModels, error) {
@@ -105,6 +117,13 @@ func newRunModels(cfg *Config) (runModels, error) {
 		}
 		r.colour[s] = c
 	}
+	r.none = make([]taint.Taint, len(r.kinds))
+	for m := range r.none {
+		r.none[m] = taint.Taint{ByColour: make([]*big.Int, r.colours)}
+		for c := range r.none[m].ByColour {
+			r.none[m].ByColour[c] = zero
+		}
+	}
 	return r, nil
 }
 
@@ -117,16 +136,8 @@ func (r runModels) seed(colour int, value *big.Int) []taint.Taint {
 	return ts
 }
 
-func (r runModels) clean() []taint.Taint {
-	ts := make([]taint.Taint, len(r.kinds))
-	for m := range ts {
-		ts[m] = taint.Taint{ByColour: make([]*big.Int, r.colours)}
-		for c := range ts[m].ByColour {
-			ts[m].ByColour[c] = new(big.Int)
-		}
-	}
-	return ts
-}
+// clean is no taint under every model; it is shared, never to be changed.
+func (r runModels) clean() []taint.Taint { return r.none }
 
 func (r runModels) figures(ts []taint.Taint, value *big.Int) Figures {
 	return figuresOf(r.kinds, r.colours, ts, value)

@@ -440,8 +440,10 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	}
 	rc.In.Add(w.run.figures(in, valueIn))
 	rc.FeeTaint.Add(w.run.figures(feeT, fee))
+	figs := make([]Figures, len(outs))
 	for i := range outs {
-		rc.Out.Add(w.run.figures(outTaint(i), outs[i]))
+		figs[i] = w.run.figures(outTaint(i), outs[i])
+		rc.Out.Add(figs[i])
 	}
 	rc.setPrimary()
 	if err := rc.Check(); err != nil {
@@ -450,8 +452,7 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	w.res.Reconciliation = append(w.res.Reconciliation, rc)
 	for i := range tx.Outputs {
 		o := &tx.Outputs[i]
-		ts := outTaint(int(o.Ordinal))
-		fig := w.run.figures(ts, o.Amount)
+		ts, fig := outTaint(int(o.Ordinal)), figs[o.Ordinal]
 		if !fig.Any() || w.cfg.MinValue != nil && o.Amount.Cmp(w.cfg.MinValue) < 0 {
 			continue
 		}

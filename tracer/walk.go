@@ -82,6 +82,12 @@ type Config struct {
 	// saw pay an exchange: a deposit address of that exchange is a
 	// deposit_address finding (the exchange stays the endpoint).
 	Deposit *heuristics.DepositAddress
+	// Within, if set, confines an account-chain walk to a subgraph: a
+	// transfer it rejects is not followed, like one below MinValue (it
+	// still leaves the sender's ledger, taking its taint with it, and
+	// carries none on). The backward trace (TraceBack) sets it to the
+	// transfers it found leading to its targets.
+	Within func(t *chains.Transfer) bool
 }
 
 // Progress reports a walk's state.
@@ -184,6 +190,7 @@ type debitGroup struct {
 	outs   []*event
 	fee    *event
 	done   bool
+	at     pos // where it was debited
 	taints [][]taint.Taint // per outflow, per model
 	feeT   []taint.Taint
 }
@@ -212,8 +219,8 @@ type walker struct {
 	events map[pos]*event // every event queued
 	res    Result
 	ends   map[[2]string]*Endpoint
-	recon  map[[2]string]*TxReconciliation // (tx hash, asset)
-	order  [][2]string                     // recon keys in chain order
+	recon  map[[2]string][]*debitGroup // (tx hash, asset) -> its groups
+	order  [][2]string                 // recon keys in chain order
 	rowTx  map[string]bool                 // txs with a row
 	last   time.Time
 }
@@ -228,7 +235,7 @@ func Trace(ctx context.Context, h History, lb Labels, cfg Config) (*Result, erro
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	w := &walker{ctx: ctx, h: h, lb: lb, cfg: cfg, run: run, nodes: map[string]*node{}, events: map[pos]*event{},
-		ends: map[[2]string]*Endpoint{}, recon: map[[2]string]*TxReconciliation{}, rowTx: map[string]bool{},
+		ends: map[[2]string]*Endpoint{}, recon: map[[2]string][]*debitGroup{}, rowTx: map[string]bool{},
 		queue: newQueue(func(a, b *event) bool { return a.at.less(b.at) })}
 	start := pos{block: cfg.FromBlock}
 	for _, s := range cfg.Seeds {
@@ -267,7 +274,7 @@ func Trace(ctx context.Context, h History, lb Labels, cfg Config) (*Result, erro
 	}
 	for _, k := range w.order {
 		if w.rowTx[k[0]] {
-			w.res.Reconciliation = append(w.res.Reconciliation, *w.recon[k])
+			w.res.Reconciliation = append(w.res.Reconciliation, w.reconcile(k, w.recon[k]))
 		}
 	}
 	return w.finish(), nil
@@ -558,7 +565,12 @@ func (w *walker) debit(e *event) ([]taint.Taint, error) {
 			}
 			g.feeT[m] = ft
 		}
-		w.reconcile(e.txHash, e.at, g, amounts, fee)
+		g.at = e.at
+		k := [2]string{e.txHash, g.asset}
+		if w.recon[k] == nil {
+			w.order = append(w.order, k)
+		}
+		w.recon[k] = append(w.recon[k], g)
 	}
 	if e.idx < 0 {
 		return g.feeT, nil
@@ -566,32 +578,31 @@ func (w *walker) debit(e *event) ([]taint.Taint, error) {
 	return g.taints[e.idx], nil
 }
 
-// reconcile adds a debit group to its transaction's reconciliation: what
-// the sender gave up (outflows and fee) in value and in taint.
-func (w *walker) reconcile(txHash string, at pos, g *debitGroup, amounts []*big.Int, fee *big.Int) {
-	k := [2]string{txHash, g.asset}
-	rc := w.recon[k]
-	if rc == nil {
-		rc = &TxReconciliation{TxHash: txHash, Asset: g.asset, ValueIn: new(big.Int), ValueOut: new(big.Int), Fee: new(big.Int),
-			BlockNumber: at.block, TxIndex: at.tx, In: w.run.zero(), Out: w.run.zero(), FeeTaint: w.run.zero()}
-		w.recon[k] = rc
-		w.order = append(w.order, k)
-	}
-	for i, a := range amounts {
-		rc.ValueIn.Add(rc.ValueIn, a)
-		rc.ValueOut.Add(rc.ValueOut, a)
-		f := w.run.figures(g.taints[i], a)
-		rc.In.Add(f)
-		rc.Out.Add(f)
-	}
-	if fee != nil {
-		rc.ValueIn.Add(rc.ValueIn, fee)
-		rc.Fee.Add(rc.Fee, fee)
-		f := w.run.figures(g.feeT, fee)
-		rc.In.Add(f)
-		rc.FeeTaint.Add(f)
+// reconcile balances one transaction in one asset: what its debit
+// groups' senders gave up (outflows and fee), in value and in taint.
+func (w *walker) reconcile(k [2]string, groups []*debitGroup) TxReconciliation {
+	rc := TxReconciliation{TxHash: k[0], Asset: k[1], ValueIn: new(big.Int), ValueOut: new(big.Int), Fee: new(big.Int),
+		BlockNumber: groups[0].at.block, TxIndex: groups[0].at.tx, In: w.run.zero(), Out: w.run.zero(), FeeTaint: w.run.zero()}
+	for _, g := range groups {
+		for i, o := range g.outs {
+			a := o.transfer.Amount
+			rc.ValueIn.Add(rc.ValueIn, a)
+			rc.ValueOut.Add(rc.ValueOut, a)
+			f := w.run.figures(g.taints[i], a)
+			rc.In.Add(f)
+			rc.Out.Add(f)
+		}
+		if g.fee != nil {
+			fee := g.fee.fee
+			rc.ValueIn.Add(rc.ValueIn, fee)
+			rc.Fee.Add(rc.Fee, fee)
+			f := w.run.figures(g.feeT, fee)
+			rc.In.Add(f)
+			rc.FeeTaint.Add(f)
+		}
 	}
 	rc.setPrimary()
+	return rc
 }
 
 func (w *walker) fee(e *event) error {
@@ -615,9 +626,10 @@ func (w *walker) transfer(e *event) error {
 	}
 	fig := w.run.figures(ts, t.Amount)
 	follow := fig.Any() && hop <= w.cfg.MaxHops &&
-		(w.cfg.MinValue == nil || t.Amount.Cmp(w.cfg.MinValue) >= 0)
+		(w.cfg.MinValue == nil || t.Amount.Cmp(w.cfg.MinValue) >= 0) &&
+		(w.cfg.Within == nil || w.cfg.Within(t))
 	if !follow {
-		ts = w.run.clean() // below the value floor: not followed, carries nothing on
+		ts = w.run.clean() // below the value floor or outside the subgraph: not followed, carries nothing on
 	}
 	r := w.nodes[t.To]
 	if follow {

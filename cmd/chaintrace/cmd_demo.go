@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"strings"
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
@@ -86,7 +87,7 @@ func runDemo(ctx context.Context, opts *globalOptions) error {
 	common := []string{"--store", storeDir, "--eth-rpc", node.URL(), "--log-level", "warn"}
 	traceArgs := append([]string{"trace", "--chain", "eth", "--seed", truth.Seeds[0].Hex(),
 		"--from-block", fmt.Sprint(truth.First), "--to-block", fmt.Sprint(truth.Last),
-		"--labels", labelsPath, "--taint", "haircut",
+		"--labels", labelsPath, "--taint", demoModels,
 		"--case-id", "demo-upbit-2019", "--case-title", "Scripted exchange hack modelled on Upbit, November 2019",
 		"--created-by", "chaintrace demo"}, common...)
 	e, verified, err := demoTraceVerify(ctx, traceArgs, append([]string{"verify", exhibitPath}, common...), out)
@@ -147,11 +148,11 @@ func printDemoSummary(w io.Writer, e *exhibit.Exhibit, truth *scenario.Truth) {
 	for _, t := range e.Transfers {
 		maxHop = max(maxHop, t.Hop)
 	}
-	fmt.Fprintf(w, "traced %d transfers over %d hops; %d addresses reached; taint model %s\n",
-		len(e.Transfers), maxHop, len(e.Addresses), e.Method.TaintModel)
-	fmt.Fprintln(w, "\nwhere the stolen funds went (amounts in base units: wei, token units):")
+	fmt.Fprintf(w, "traced %d transfers over %d hops; %d addresses reached; taint models %s\n",
+		len(e.Transfers), maxHop, len(e.Addresses), strings.Join(exhibitModels(e), ", "))
+	fmt.Fprintln(w, "\nwhere the stolen funds went (amounts in base units: wei, token units), of which stolen under each model:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "endpoint\tcategory\tasset\treceived\tof which stolen (haircut)\tscript says\t")
+	fmt.Fprintf(tw, "endpoint\tcategory\tasset\treceived\t%s\tscript says\t\n", strings.Join(exhibitModels(e), "\t"))
 	for _, ep := range e.Endpoints {
 		asset := ep.Asset
 		if asset != chains.AssetETH {
@@ -165,9 +166,35 @@ func printDemoSummary(w io.Writer, e *exhibit.Exhibit, truth *scenario.Truth) {
 				}
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", ep.Label, ep.Category, asset, ep.Amount, ep.Taint, want)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", ep.Label, ep.Category, asset, ep.Amount, strings.Join(endpointByModel(e, &ep), "\t"), want)
 	}
 	tw.Flush()
+}
+
+// demoModels are the taint models the demo runs side by side, haircut
+// (the default) first.
+const demoModels = "haircut,fifo,lifo,tiho,poison"
+
+// exhibitModels lists the models an exhibit states, the primary first.
+func exhibitModels(e *exhibit.Exhibit) []string {
+	if len(e.Method.TaintModels) > 0 {
+		return e.Method.TaintModels
+	}
+	return []string{e.Method.TaintModel}
+}
+
+// endpointByModel is an endpoint's taint under each of the exhibit's
+// models.
+func endpointByModel(e *exhibit.Exhibit, ep *exhibit.Endpoint) []string {
+	var out []string
+	for _, m := range exhibitModels(e) {
+		v, ok := ep.TaintByModel[m]
+		if !ok {
+			v = ep.Taint
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func lastLineOf(s string) string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"strings"
 	"time"
 
 	"github.com/chaintrace/chaintrace/internal/atomicfile"
@@ -56,7 +57,7 @@ func runDemoBtc(ctx context.Context, opts *globalOptions, out string) error {
 	exhibitPath := filepath.Join(out, "exhibit.json")
 	traceArgs := append([]string{"trace", "--seed", truth.Seed,
 		"--from-block", fmt.Sprint(truth.From), "--to-block", fmt.Sprint(truth.To), "--max-hops", "100",
-		"--labels", labelsPath, "--taint", "haircut",
+		"--labels", labelsPath, "--taint", demoModels,
 		"--case-id", "demo-btc-peel", "--case-title", "Scripted Bitcoin laundering: peel chain, fan-out, consolidation",
 		"--created-by", "chaintrace demo"}, common...)
 	e, verified, err := demoTraceVerify(ctx, traceArgs, append([]string{"verify", exhibitPath}, common[2:]...), out)
@@ -67,8 +68,8 @@ func runDemoBtc(ctx context.Context, opts *globalOptions, out string) error {
 	for _, t := range e.Transfers {
 		maxHop = max(maxHop, t.Hop)
 	}
-	fmt.Fprintf(w, "traced %d outputs over %d hops through %d transactions (each reconciled); %d addresses reached; taint model %s\n",
-		len(e.Transfers), maxHop, len(e.Reconciliation), len(e.Addresses), e.Method.TaintModel)
+	fmt.Fprintf(w, "traced %d outputs over %d hops through %d transactions (each reconciled under every model); %d addresses reached; taint models %s\n",
+		len(e.Transfers), maxHop, len(e.Reconciliation), len(e.Addresses), strings.Join(exhibitModels(e), ", "))
 	for _, f := range e.Findings {
 		switch f.Kind {
 		case "coinjoin":
@@ -77,11 +78,11 @@ func runDemoBtc(ctx context.Context, opts *globalOptions, out string) error {
 			fmt.Fprintf(w, "finding: a peel chain of %d transactions from %s (confidence %d%%)\n", len(f.Evidence), f.Subject, f.Confidence)
 		}
 	}
-	fmt.Fprintln(w, "\nwhere the stolen coins went (satoshi):")
+	fmt.Fprintln(w, "\nwhere the stolen coins went (satoshi), of which stolen under each model:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "endpoint\tcategory\treceived\tof which stolen (haircut)\tscript says\t")
+	fmt.Fprintf(tw, "endpoint\tcategory\treceived\t%s\tscript says\t\n", strings.Join(exhibitModels(e), "\t"))
 	for _, ep := range e.Endpoints {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t\n", ep.Label, ep.Category, ep.Amount, ep.Taint, truth.Deposits[ep.Address])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t\n", ep.Label, ep.Category, ep.Amount, strings.Join(endpointByModel(e, &ep), "\t"), truth.Deposits[ep.Address])
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nverify: %s\n", verified)
