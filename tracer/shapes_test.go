@@ -1,7 +1,6 @@
 package tracer_test
 
 import (
-	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"testing"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/devchain"
 	"github.com/chaintrace/chaintrace/internal/scenario"
 	"github.com/chaintrace/chaintrace/tracer"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"github.com/ethereum/go-ethereum/common"
 )
 

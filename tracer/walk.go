@@ -190,7 +190,7 @@ type debitGroup struct {
 	outs   []*event
 	fee    *event
 	done   bool
-	at     pos // where it was debited
+	at     pos             // where it was debited
 	taints [][]taint.Taint // per outflow, per model
 	feeT   []taint.Taint
 }
@@ -221,7 +221,7 @@ type walker struct {
 	ends   map[[2]string]*Endpoint
 	recon  map[[2]string][]*debitGroup // (tx hash, asset) -> its groups
 	order  [][2]string                 // recon keys in chain order
-	rowTx  map[string]bool                 // txs with a row
+	rowTx  map[string]bool             // txs with a row
 	last   time.Time
 }
 
