@@ -3,7 +3,6 @@ package tracer_test
 import (
 	"context"
 	"fmt"
-	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/scenario"
 	"github.com/chaintrace/chaintrace/store"
 	"github.com/chaintrace/chaintrace/tracer"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 )
 
 // oracle names the blocks in which an address appears, from a store that

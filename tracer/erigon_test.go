@@ -3,7 +3,6 @@ package tracer_test
 import (
 	"context"
 	"fmt"
-	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/erigonemu"
 	"github.com/chaintrace/chaintrace/store"
 	"github.com/chaintrace/chaintrace/tracer"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 )
 
 // The erigon-dev fixtures are a real Erigon node's answers for a scripted

@@ -3,7 +3,6 @@ package tracer_test
 import (
 	"bytes"
 	"context"
-	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/scenario"
 	"github.com/chaintrace/chaintrace/store"
 	"github.com/chaintrace/chaintrace/tracer"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"github.com/ethereum/go-ethereum/common"
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"slices"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 )
 
 func bigs(xs ...int64) []*big.Int {

@@ -3,13 +3,13 @@ package tracer
 import (
 	"bytes"
 	"context"
-	"github.com/chaintrace/chaintrace/tracer/taint"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/chaintrace/chaintrace/exhibit"
 	"github.com/chaintrace/chaintrace/heuristics"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 )
 
 // TestTraceUTXOChangeFindings: the walk names the change of the

@@ -2,11 +2,11 @@ package tracer
 
 import (
 	"context"
-	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"testing"
 
 	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 )
 
 // memHistory is an in-memory History for unit tests of the walk's

@@ -3,7 +3,6 @@ package sparsechain_test
 import (
 	"context"
 	"fmt"
-	"github.com/chaintrace/chaintrace/tracer/taint"
 	"math/big"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/sparsechain"
 	"github.com/chaintrace/chaintrace/store"
 	"github.com/chaintrace/chaintrace/tracer"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"github.com/ethereum/go-ethereum/common"
 )
 
