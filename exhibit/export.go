@@ -19,12 +19,29 @@ var CSVHeader = []string{"tx_hash", "block_number", "tx_index", "block_hash", "t
 // WriteCSV writes one row per transfer, in exhibit order, under CSVHeader.
 // Quoting follows RFC 4180 (encoding/csv), lines end in CRLF as RFC 4180
 // says; "from" holds the sender addresses joined with ';'; token_id is empty
-// except on erc721 rows. Amounts stay base-unit decimal strings.
+// except on erc721 rows. Amounts stay base-unit decimal strings. When
+// several taint models ran, a column taint_MODEL per model follows hop;
+// with seed colours, then taint_COLOUR_MODEL per colour and model.
 func WriteCSV(w io.Writer, e *Exhibit) error {
 	var b strings.Builder
 	cw := csv.NewWriter(&b)
 	cw.UseCRLF = true
-	if err := cw.Write(CSVHeader); err != nil {
+	models := e.Method.TaintModels
+	if len(models) == 0 {
+		models = []string{e.Method.TaintModel}
+	}
+	header := append([]string{}, CSVHeader...)
+	if len(e.Method.TaintModels) > 1 {
+		for _, m := range models {
+			header = append(header, "taint_"+m)
+		}
+	}
+	for _, c := range e.Method.Colours {
+		for _, m := range models {
+			header = append(header, "taint_"+c.Name+"_"+m)
+		}
+	}
+	if err := cw.Write(header); err != nil {
 		return err
 	}
 	for i := range e.Transfers {
@@ -44,6 +61,16 @@ func WriteCSV(w io.Writer, e *Exhibit) error {
 			t.TokenID,
 			t.Taint,
 			strconv.Itoa(t.Hop),
+		}
+		if len(e.Method.TaintModels) > 1 {
+			for _, m := range models {
+				rec = append(rec, orZero(t.TaintByModel[m]))
+			}
+		}
+		for _, c := range e.Method.Colours {
+			for _, m := range models {
+				rec = append(rec, orZero(t.TaintByColour[c.Name][m]))
+			}
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -408,4 +435,11 @@ func dotEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+func orZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
 }

@@ -366,3 +366,28 @@ func tokenizeDOT(t *testing.T, src string) []string {
 	}
 	return toks
 }
+
+// With several models and colours, each gets its column after hop.
+func TestWriteCSVModels(t *testing.T) {
+	e := New(chains.BTC)
+	e.Method.TaintModel = "fifo"
+	e.Method.TaintModels = []string{"fifo", "haircut"}
+	e.Method.Colours = []Colour{{Name: "a", Seeds: []string{"s1"}}, {Name: "b", Seeds: []string{"s2"}}}
+	e.Transfers = append(e.Transfers, Transfer{Row: chains.Row{TxHash: "t", Position: "out:0", Kind: chains.KindUTXO,
+		From: []string{"x"}, To: "y", Asset: "BTC", Amount: "10"}, Taint: "3", Hop: 1,
+		TaintByModel:  ByModel{"fifo": "3", "haircut": "4"},
+		TaintByColour: ByColour{"a": {"fifo": "3", "haircut": "1"}, "b": {"haircut": "3"}}})
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, e); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := strings.Join(recs[0][len(CSVHeader):], ",")
+	row := strings.Join(recs[1][len(CSVHeader):], ",")
+	if head != "taint_fifo,taint_haircut,taint_a_fifo,taint_a_haircut,taint_b_fifo,taint_b_haircut" || row != "3,4,3,1,0,3" {
+		t.Fatalf("extra columns %q, values %q", head, row)
+	}
+}
