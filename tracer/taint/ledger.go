@@ -18,7 +18,7 @@ type Ledger struct {
 	bal     *big.Int
 	held    []*big.Int // haircut, TIHO: tainted balance per colour
 	marked  []bool     // poison: colours ever held
-	lots    [][]Seg    // FIFO, LIFO: each credit laid out (clean included)
+	lots    []*tape    // FIFO, LIFO: each credit laid out (clean included), read from its start
 	head    int        // FIFO: first lot still held
 }
 
@@ -89,9 +89,15 @@ func (l *Ledger) Held() []*big.Int {
 		}
 	default:
 		for i := l.head; i < len(l.lots); i++ {
-			for _, s := range l.lots[i] {
-				if s.Colour >= 0 {
-					out[s.Colour].Add(out[s.Colour], s.Len)
+			tp := l.lots[i]
+			for j := tp.i; j < len(tp.segs); j++ {
+				s := tp.segs[j]
+				if s.Colour < 0 {
+					continue
+				}
+				out[s.Colour].Add(out[s.Colour], s.Len)
+				if j == tp.i {
+					out[s.Colour].Sub(out[s.Colour], tp.used)
 				}
 			}
 		}
@@ -135,7 +141,7 @@ func (l *Ledger) add(amount *big.Int, t Taint) {
 		if segs == nil {
 			segs = []Seg{{Len: new(big.Int).Set(amount), Colour: Clean}}
 		}
-		l.lots = append(l.lots, segs)
+		l.lots = append(l.lots, &tape{segs: segs, used: new(big.Int)})
 	}
 }
 
@@ -237,50 +243,57 @@ func (l *Ledger) Debit(amounts []*big.Int, fee *big.Int) (outs []Taint, feeTaint
 }
 
 // takeLots cuts each amount off the lots: the oldest first under FIFO, the
-// newest first under LIFO, each lot from its start.
+// newest first under LIFO, each lot from its start. Past the last lot the
+// value is clean (funds the walk did not see).
 func (l *Ledger) takeLots(all []*big.Int) []Taint {
-	tp := newTape()
-	if l.kind == FIFO {
-		for i := l.head; i < len(l.lots); i++ {
-			tp.segs = append(tp.segs, l.lots[i]...)
-		}
-	} else {
-		for i := len(l.lots) - 1; i >= l.head; i-- {
-			tp.segs = append(tp.segs, l.lots[i]...)
-		}
-	}
 	got := make([]Taint, len(all))
 	for i, a := range all {
-		got[i] = tp.take(a, l.colours)
+		var c cut
+		c.init(l.colours)
+		need := new(big.Int).Set(a)
+		for need.Sign() > 0 {
+			tp := l.top()
+			if tp == nil {
+				break
+			}
+			tp.takeInto(need, &c)
+			if tp.done() {
+				l.drop()
+			}
+		}
+		if need.Sign() > 0 {
+			c.emit(need, Clean)
+		}
+		got[i] = c.taint()
 		l.bal.Sub(l.bal, a)
-	}
-	// What is left becomes one lot, in the place of the lots it came from:
-	// the oldest remaining under FIFO, the newest under LIFO.
-	rest := restSegs(tp)
-	l.lots, l.head = l.lots[:0], 0
-	if len(rest) > 0 {
-		l.lots = append(l.lots, rest)
 	}
 	return got
 }
 
-// restSegs is what is left on a tape, clean stretches included.
-func restSegs(tp *tape) []Seg {
-	var segs []Seg
-	for i := tp.i; i < len(tp.segs); i++ {
-		n := new(big.Int).Set(tp.segs[i].Len)
-		if i == tp.i {
-			n.Sub(n, tp.used)
-		}
-		if n.Sign() == 0 {
-			continue
-		}
-		c := tp.segs[i].Colour
-		if k := len(segs); k > 0 && segs[k-1].Colour == c {
-			segs[k-1].Len.Add(segs[k-1].Len, n)
-			continue
-		}
-		segs = append(segs, Seg{Len: n, Colour: c})
+// top is the lot the next outflow takes from (nil: none left).
+func (l *Ledger) top() *tape {
+	if l.head >= len(l.lots) {
+		return nil
 	}
-	return segs
+	if l.kind == FIFO {
+		return l.lots[l.head]
+	}
+	return l.lots[len(l.lots)-1]
+}
+
+// drop removes the used-up top lot.
+func (l *Ledger) drop() {
+	if l.kind == FIFO {
+		l.lots[l.head] = nil
+		l.head++
+		if l.head == len(l.lots) {
+			l.lots, l.head = l.lots[:0], 0
+		} else if l.head > 64 && l.head*2 > len(l.lots) {
+			l.lots = append(l.lots[:0], l.lots[l.head:]...)
+			l.head = 0
+		}
+		return
+	}
+	l.lots[len(l.lots)-1] = nil
+	l.lots = l.lots[:len(l.lots)-1]
 }

@@ -213,45 +213,65 @@ func (tp *tape) push(value *big.Int, segs []Seg) {
 // take cuts n off the tape's front: its layout, merged where colours
 // repeat, and its taint per colour. Past the tape's end the value is clean.
 func (tp *tape) take(n *big.Int, colours int) Taint {
-	t := Taint{ByColour: zeros(colours)}
-	if n.Sign() <= 0 {
-		return t
-	}
+	var c cut
+	c.init(colours)
 	need := new(big.Int).Set(n)
-	var segs []Seg
-	tainted := false
-	emit := func(l *big.Int, colour int) {
-		if colour >= 0 {
-			t.ByColour[colour].Add(t.ByColour[colour], l)
-			tainted = true
-		}
-		if k := len(segs); k > 0 && segs[k-1].Colour == colour {
-			segs[k-1].Len.Add(segs[k-1].Len, l)
-			return
-		}
-		segs = append(segs, Seg{Len: new(big.Int).Set(l), Colour: colour})
+	tp.takeInto(need, &c)
+	if need.Sign() > 0 {
+		c.emit(need, Clean)
 	}
+	return c.taint()
+}
+
+// done reports whether the tape is used up.
+func (tp *tape) done() bool { return tp.i >= len(tp.segs) }
+
+// takeInto cuts up to need off the tape's front into c, lowering need by
+// what it took.
+func (tp *tape) takeInto(need *big.Int, c *cut) {
 	for need.Sign() > 0 && tp.i < len(tp.segs) {
 		s := tp.segs[tp.i]
 		left := new(big.Int).Sub(s.Len, tp.used)
 		if left.Cmp(need) <= 0 {
-			emit(left, s.Colour)
+			c.emit(left, s.Colour)
 			need.Sub(need, left)
 			tp.i++
 			tp.used.SetInt64(0)
 			continue
 		}
-		emit(need, s.Colour)
+		c.emit(need, s.Colour)
 		tp.used.Add(tp.used, need)
 		need.SetInt64(0)
 	}
-	if need.Sign() > 0 {
-		emit(need, Clean)
+}
+
+// cut gathers what a take cuts: the layout and the taint per colour.
+type cut struct {
+	t       Taint
+	segs    []Seg
+	tainted bool
+}
+
+func (c *cut) init(colours int) { c.t = Taint{ByColour: zeros(colours)} }
+
+func (c *cut) emit(l *big.Int, colour int) {
+	if colour >= 0 {
+		c.t.ByColour[colour].Add(c.t.ByColour[colour], l)
+		c.tainted = true
 	}
-	if tainted {
-		t.Segs = segs
+	if k := len(c.segs); k > 0 && c.segs[k-1].Colour == colour {
+		c.segs[k-1].Len.Add(c.segs[k-1].Len, l)
+		return
 	}
-	return t
+	c.segs = append(c.segs, Seg{Len: new(big.Int).Set(l), Colour: colour})
+}
+
+// taint is what was cut; the layout only when some of it is tainted.
+func (c *cut) taint() Taint {
+	if c.tainted {
+		c.t.Segs = c.segs
+	}
+	return c.t
 }
 
 func minBig(a, b *big.Int) *big.Int {
