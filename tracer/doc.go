@@ -17,4 +17,14 @@
 //
 // Seeds are the thief's own addresses: their balance at the start of the
 // window and everything they receive in it count as tainted.
+//
+// TraceBack runs the other way, from addresses to be explained (an exchange
+// deposit address, a suspect's wallet) to the sources of their funds. It
+// first finds the transfers that can have paid for what the targets
+// received, hop by hop back, each address's inflows only up to its last
+// payment into what was already found, stopping at labelled addresses (the
+// sources); then it runs the forward walk from the sources, one colour each,
+// confined to those transfers (Config.Within). What reaches a target of
+// each colour, under each model, is the share of its receipts that source
+// accounts for; the rest is unattributed.
 package tracer
