@@ -46,7 +46,13 @@ a hop follows a tainted output to the transaction spending it, the model
 shares the inputs' taint over its outputs and fee, and every transaction
 passed through is reconciled in the exhibit. Data comes from a btcd with
 --addrindex (only the blocks the reached addresses appear in), any node
-after the window is indexed (Bitcoin Core), the store alone, or --esplora.`,
+after the window is indexed (Bitcoin Core), the store alone, or --esplora.
+
+With --direction backward (eth) the seeds are addresses to explain, an
+exchange deposit for one: the trace goes back from them to the sources of
+the funds they received, stopping at labelled addresses (any label, unless
+--stop-categories is given), and states the share of their receipts each
+source accounts for under every --taint model.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTrace(cmd.Context(), opts)
@@ -64,6 +70,7 @@ after the window is indexed (Bitcoin Core), the store alone, or --esplora.`,
 	f.String("min-value", "0", "ignore transfers below this amount, in the asset's base units")
 	f.StringArray("labels", nil, "label file for this trace: GraphSense TagPack YAML, CSV, or OFAC sdn.xml / sdn_advanced.xml (plain or .bz2) (repeatable)")
 	f.StringSlice("stop-categories", labels.DefaultStopCategories, "label categories where the trace stops")
+	f.String("direction", directionForward, directionUsage)
 	f.String("out", "-", "exhibit path; - writes to standard output")
 	f.String("format", "json", "output format: json (the exhibit), csv, dot")
 	f.String("case-id", "", "case identifier stated in the exhibit")
@@ -90,6 +97,10 @@ type traceParams struct {
 	caseInfo exhibit.Case
 	// heur is the config file's heuristics section over the defaults.
 	heur heuristics.Config
+	// direction is --direction; stopAny (backward, no --stop-categories
+	// given) stops at every labelled address (cmd_trace_back.go).
+	direction string
+	stopAny   bool
 }
 
 func (o *globalOptions) traceParams() (*traceParams, error) {
@@ -164,6 +175,9 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 		p.stops = append(p.stops, labels.NormalizeCategory(c))
 	}
 	sort.Strings(p.stops)
+	if err := o.checkDirection(p); err != nil {
+		return nil, err
+	}
 	p.caseInfo = exhibit.Case{ID: v.GetString("case-id"), Title: v.GetString("case-title"), CreatedBy: v.GetString("created-by")}
 	return p, nil
 }
@@ -411,6 +425,9 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 			return err
 		}
 		opts.logger.Info("history", "backends", strings.Join(backends, ","))
+	}
+	if p.direction == directionBackward {
+		return runTraceBack(ctx, opts, st, p, hist, storeHist, backed, start)
 	}
 	colours, seedColours := p.colouring()
 	cfg := tracer.Config{Seeds: p.seeds, SeedColours: seedColours, Colours: colours, Models: p.models, MaxHops: p.maxHops, MinValue: p.minValue,

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/internal/scenario"
+)
+
+// TestTraceBackFromDeposits traces two of the demo's exchange deposit
+// addresses back to the sources of their funds, with the hacker's address
+// labelled as investigators label a known perpetrator. huobi-dep-1 was
+// paid 9,000 ETH by l1-1, which held nothing but the hacker's 60,000: all
+// 9,000 are the hacker's under haircut and FIFO alike. huobi-dep-2 was
+// paid 20,000 by merge, which re-merged two hacker splits with 1,000 ETH
+// of a customer's money (noise-1).
+func TestTraceBackFromDeposits(t *testing.T) {
+	node, truth := playedNode(t)
+	dir := t.TempDir()
+	truth.Labels = append(truth.Labels, scenario.Label{Address: truth.Seeds[0], Label: "Upbit hacker", Category: "hacker"})
+	labelsPath := demoLabels(t, truth)
+	hacker := truth.Seeds[0].Hex()
+	dep1, dep2 := devAddr("huobi-dep-1"), devAddr("huobi-dep-2")
+	out := filepath.Join(dir, "back.json")
+	code, _, errs := runCLI(t, nil, "trace", "--direction", "backward", "--seed", dep1, "--seed", dep2, "--taint", "haircut,fifo",
+		"--from-block", itoa(truth.First), "--to-block", itoa(truth.Last), "--eth-rpc", node.URL(),
+		"--store", filepath.Join(dir, "store"), "--labels", labelsPath, "--out", out)
+	if code != 0 {
+		t.Fatalf("trace --direction backward: exit %d: %s", code, errs)
+	}
+	e, _ := readExhibit(t, out)
+	if e.Method.Direction != exhibit.DirectionBackward || len(e.Seeds) != 2 || e.Seeds[0] != dep1 || e.Seeds[1] != dep2 {
+		t.Fatalf("method.direction %q, seeds %v", e.Method.Direction, e.Seeds)
+	}
+	// Stopping at any label: the stated categories include hacker.
+	if !containsString(e.Method.StopCategories, "hacker") {
+		t.Errorf("stop_categories %v: no hacker", e.Method.StopCategories)
+	}
+	var src *exhibit.Endpoint
+	for i := range e.Endpoints {
+		if e.Endpoints[i].Address == hacker {
+			src = &e.Endpoints[i]
+		}
+	}
+	if src == nil || src.Category != "hacker" || src.Taint == "0" || src.Taint != src.Amount {
+		t.Fatalf("the hacker is not a source wholly of its colour: %+v (endpoints %+v)", src, e.Endpoints)
+	}
+	for _, a := range e.Addresses {
+		if a.Address == hacker && a.Hop == 0 {
+			t.Errorf("a source at hop 0: %+v", a)
+		}
+	}
+	const nineThousand = "9000000000000000000000"
+	var found int
+	for _, a := range e.Addresses {
+		switch a.Address {
+		case dep1:
+			found++
+			if a.Hop != 0 || a.Taint["ETH"] != nineThousand || a.TaintByModel["fifo"]["ETH"] != nineThousand {
+				t.Errorf("huobi-dep-1: hop %d, taint %v, by model %v; want all 9,000 ETH the hacker's", a.Hop, a.Taint, a.TaintByModel)
+			}
+			if got := a.TaintByColour[hacker]["haircut"]["ETH"]; len(e.Method.Colours) > 1 && got != nineThousand {
+				t.Errorf("huobi-dep-1: the hacker's haircut share %s, want %s", got, nineThousand)
+			}
+		case dep2:
+			found++
+			if a.Taint["ETH"] == "" || a.Taint["ETH"] == "0" {
+				t.Errorf("huobi-dep-2: nothing attributed: %v", a.Taint)
+			}
+			if len(e.Method.Colours) > 1 {
+				if got := a.TaintByColour[hacker]["fifo"]["ETH"]; got == "" || got == "0" {
+					t.Errorf("huobi-dep-2: no fifo share of the hacker's: %v", a.TaintByColour)
+				}
+			}
+		}
+	}
+	if found != 2 {
+		t.Fatalf("the targets are not among the addresses")
+	}
+	for _, tr := range e.Transfers {
+		if tr.Hop < 1 || tr.Hop > e.Method.MaxHops {
+			t.Errorf("row hop %d: %+v", tr.Hop, tr)
+		}
+	}
+	if !strings.Contains(errs, dep1+" received 9000 ETH") || !strings.Contains(errs, "Upbit hacker") {
+		t.Errorf("summary does not state the attribution:\n%s", errs)
+	}
+
+	// Naming the stop categories stops only there: with only exchanges,
+	// the hacker's address is passed through to the victim's hot wallet.
+	out2 := filepath.Join(dir, "back-exchange.json")
+	code, _, errs = runCLI(t, nil, "trace", "--direction", "backward", "--seed", dep1, "--stop-categories", "exchange",
+		"--from-block", itoa(truth.First), "--to-block", itoa(truth.Last), "--eth-rpc", node.URL(),
+		"--store", filepath.Join(dir, "store"), "--labels", labelsPath, "--out", out2)
+	if code != 0 {
+		t.Fatalf("trace --direction backward --stop-categories exchange: exit %d: %s", code, errs)
+	}
+	e2, _ := readExhibit(t, out2)
+	upbit := devAddr("upbit-hot")
+	if len(e2.Endpoints) != 1 || e2.Endpoints[0].Address != upbit {
+		t.Errorf("with --stop-categories exchange: endpoints %+v, want the Upbit hot wallet alone", e2.Endpoints)
+	}
+}
+
+func TestTraceBackBadInput(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"trace", "--seed", "0x00000000000000000000000000000000000fee15", "--from-block", "1", "--to-block", "2",
+		"--store", filepath.Join(dir, "store"), "--out", filepath.Join(dir, "x.json")}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown direction", append(base, "--direction", "sideways"), `--direction "sideways"`},
+		{"bitcoin", []string{"trace", "--chain", "btc", "--direction", "backward", "--seed", "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh",
+			"--from-block", "1", "--to-block", "2", "--store", filepath.Join(dir, "store")}, "built for eth only"},
+		{"coloured seed", []string{"trace", "--direction", "backward", "--seed", "a=0x00000000000000000000000000000000000fee15",
+			"--from-block", "1", "--to-block", "2", "--store", filepath.Join(dir, "store")}, "name no colours"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errs := runCLI(t, nil, tc.args...)
+			if code != 2 || strings.Count(errs, "chaintrace: ") != 1 || !strings.Contains(lastLine(errs), tc.want) {
+				t.Errorf("exit %d, stderr %q: want exit 2 and one line mentioning %q", code, errs, tc.want)
+			}
+		})
+	}
+}
