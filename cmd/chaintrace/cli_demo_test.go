@@ -1,8 +1,10 @@
 package main
 
 import (
+	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,17 +49,37 @@ func TestDemo(t *testing.T) {
 	if n := strings.Count(stdout, "verify: OK"); n != 2 {
 		t.Errorf("%d verifications passed, want 2:\n%s", n, stdout)
 	}
-	// Each summary row ends with what the endpoint received and what the
-	// script says it paid: they must agree.
+	// Each summary row has what the endpoint received, its taint under the
+	// five models (none above what it received, poison all of it) and,
+	// last, what the script says it paid: that must agree with what it
+	// received.
 	checked := 0
 	for _, line := range strings.Split(stdout, "\n") {
 		f := strings.Fields(line)
-		if len(f) < 4 || (f[len(f)-4] != "exchange" && f[len(f)-5] != "exchange") {
+		i := slices.Index(f, "exchange")
+		if i < 0 || len(f) < i+8 {
+			continue
+		}
+		recv := i + 1
+		if f[recv] == "ETH" || f[recv] == "token" {
+			recv++
+		}
+		if len(f) != recv+7 {
+			t.Errorf("endpoint line %q: want received, five models and the script's figure", line)
 			continue
 		}
 		checked++
-		if got, want := f[len(f)-3], f[len(f)-1]; got != want {
+		received, _ := new(big.Int).SetString(f[recv], 10)
+		if got, want := f[recv], f[len(f)-1]; got != want {
 			t.Errorf("endpoint line %q: received %s, the script paid %s", line, got, want)
+		}
+		for _, v := range f[recv+1 : recv+6] {
+			if x, ok := new(big.Int).SetString(v, 10); !ok || received == nil || x.Cmp(received) > 0 {
+				t.Errorf("endpoint line %q: a model's taint %s is not within what it received", line, v)
+			}
+		}
+		if f[recv+5] != f[recv] {
+			t.Errorf("endpoint line %q: poison (%s) must mark all it received", line, f[recv+5])
 		}
 	}
 	if checked < 6 {
