@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,7 @@ type verifyBtcCase struct {
 	from, to  uint64
 	peel1     string // thief -> x1, p1
 	merge     string // f1 + a clean coin -> m
+	txs       map[string]string
 }
 
 // playVerifyBtcCase plays a small case on a real btcd and traces it with
@@ -317,6 +319,211 @@ func TestVerifyBtc(t *testing.T) {
 			if strings.Count(errs, "chaintrace: ") != 1 || !strings.Contains(lastLine(errs), tc.want) {
 				t.Errorf("stderr %q: want one error line mentioning %q", errs, tc.want)
 			}
+		})
+	}
+}
+
+// playModelsBtcCase plays two thefts on a real btcd and traces them under
+// all five models, each theft its own colour: thief A's coin is peeled
+// (tx1), the rest merged with a clean coin and thief B's coin (tx2: clean
+// first, so that FIFO and LIFO differ) into m1, an exchange deposit and
+// m2; m1 is merged with a second clean coin into y1 and y2 (tx3: both
+// carry part of A's FIFO taint), m2 pays the exchange again and z (tx4).
+func playModelsBtcCase(t *testing.T) *verifyBtcCase {
+	t.Helper()
+	n := btcnode.Start(t, btcnode.Options{MatureOutputs: 5})
+	base, err := n.Client().GetBlockCount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := uint64(base) + 1
+	funded, err := n.FundKeys(btcnode.To("thief-a", btcnode.P2PKH, 100_000_000), btcnode.To("thief-b", btcnode.P2WPKH, 50_000_000),
+		btcnode.To("clean", btcnode.P2WPKH, 30_000_000), btcnode.To("clean2", btcnode.P2WPKH, 10_000_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx1Outs := []btcnode.Output{btcnode.To("x1", btcnode.P2WPKH, 20_000_000), btcnode.To("p1", btcnode.P2PKH, 79_990_000)}
+	tx1, err := n.Spend(funded[:1], tx1Outs, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx2Outs := []btcnode.Output{btcnode.To("m1", btcnode.P2WPKH, 40_000_000), btcnode.To("exchange", btcnode.P2WPKH, 25_000_000),
+		btcnode.To("m2", btcnode.P2WPKH, 94_970_000)}
+	tx2, err := n.Spend([]btcnode.Coin{funded[2], btcnode.CoinsOf(tx1, tx1Outs)[1], funded[1]}, tx2Outs, 20_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	tx3, err := n.Spend([]btcnode.Coin{btcnode.CoinsOf(tx2, tx2Outs)[0], funded[3]},
+		[]btcnode.Output{btcnode.To("y1", btcnode.P2WPKH, 35_000_000), btcnode.To("y2", btcnode.P2WPKH, 14_990_000)}, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx4, err := n.Spend(btcnode.CoinsOf(tx2, tx2Outs)[2:],
+		[]btcnode.Output{btcnode.To("exchange", btcnode.P2WPKH, 50_000_000), btcnode.To("z", btcnode.P2WPKH, 44_960_000)}, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	addr := func(name string, typ btcnode.ScriptType) string {
+		a, err := btcnode.AddrFor(name, typ, n.Params())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.EncodeAddress()
+	}
+	labels := filepath.Join(dir, "labels.csv")
+	csv := "chain,address,label,category,source\nbtc," + addr("exchange", btcnode.P2WPKH) + ",Exchange X,exchange,test\n"
+	if err := os.WriteFile(labels, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vc := &verifyBtcCase{node: n, dir: dir, exhibit: filepath.Join(dir, "exhibit.json"), from: from, to: from + 2,
+		nodeFlags: btcNodeFlags(n), txs: map[string]string{"tx1": tx1.TxHash().String(), "tx2": tx2.TxHash().String(),
+			"tx3": tx3.TxHash().String(), "tx4": tx4.TxHash().String()}}
+	args := append([]string{"trace", "--chain", "btc", "--seed", "a=" + addr("thief-a", btcnode.P2PKH), "--seed", "b=" + addr("thief-b", btcnode.P2WPKH),
+		"--taint", "fifo,lifo,tiho,haircut,poison", "--labels", labels,
+		"--from-block", itoa(vc.from), "--to-block", itoa(vc.to), "--store", filepath.Join(dir, "store"), "--out", vc.exhibit}, vc.nodeFlags...)
+	code, _, errs := runCLI(t, nil, args...)
+	if code != 0 {
+		t.Fatalf("trace --chain btc: exit %d: %s", code, errs)
+	}
+	e := vc.read(t)
+	if len(e.Transfers) != 9 || len(e.Reconciliation) != 4 || len(e.Endpoints) != 1 || len(e.Method.TaintModels) != 5 || len(e.Method.Colours) != 2 {
+		t.Fatalf("exhibit: %d rows, %d reconciled transactions, %d endpoints, models %v, colours %v; want 9, 4, 1, 5 models, 2 colours",
+			len(e.Transfers), len(e.Reconciliation), len(e.Endpoints), e.Method.TaintModels, e.Method.Colours)
+	}
+	return vc
+}
+
+// TestVerifyBtcModels verifies an exhibit of five models and two colours
+// against the node (exit 0), then tampered and resealed copies (exit 1),
+// each named by row, endpoint or transaction and model: among them one
+// that keeps every sum consistent (a satoshi of FIFO taint moved between
+// the two outputs of a transaction, and the addresses' figures with it),
+// which only recomputing the transaction's split from the chain catches.
+func TestVerifyBtcModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real btcd; skipped with -short")
+	}
+	vc := playModelsBtcCase(t)
+	verify := func(path string) (int, string, string) {
+		return runCLI(t, nil, append([]string{"verify", path}, vc.nodeFlags...)...)
+	}
+	code, out, errs := verify(vc.exhibit)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, w := range []string{"digest     ok", "transfers  ok (9 rows", "reconcile  ok (4 transactions recomputed under 5 models, 2 colours)",
+		"taint      ok (5 models, 2 colours)", "tip        ok", "OK: "} {
+		if !strings.Contains(out, w) {
+			t.Errorf("report lacks %q:\n%s", w, out)
+		}
+	}
+
+	// The same against an Esplora replay of the blocks.
+	blocks, err := esplorareplay.FromNode(vc.node.Client(), vc.node.Params(), int64(vc.from), int64(vc.to))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay := esplorareplay.New(t, blocks, esplorareplay.Options{})
+	code, out, errs = runCLI(t, nil, "verify", vc.exhibit, "--esplora", replay.URL, "--btc-network", "simnet")
+	if code != 0 || !strings.Contains(out, "reconcile  ok (4 transactions recomputed under 5 models, 2 colours)") {
+		t.Fatalf("verify against Esplora: exit %d\n%s%s", code, out, errs)
+	}
+
+	e := vc.read(t)
+	tx2, tx3 := vc.txs["tx2"], vc.txs["tx3"]
+	y1, y2 := rowOf(t, e, tx3, "out:0"), rowOf(t, e, tx3, "out:1")
+	m2 := rowOf(t, e, tx2, "out:2")
+	// The models differ where the case says they do: y1 and y2 each carry
+	// 5000000 of A's FIFO taint (m1 is 30M clean then 10M of A).
+	if got := e.Transfers[y1].TaintByColour["a"]["fifo"]; got != "5000000" || e.Transfers[y2].TaintByModel["fifo"] != "5000000" {
+		t.Fatalf("y1 colour a fifo %s, y2 fifo %s; want 5000000 each", got, e.Transfers[y2].TaintByModel["fifo"])
+	}
+	if e.Transfers[m2].TaintByModel["fifo"] == e.Transfers[m2].TaintByModel["lifo"] {
+		t.Fatalf("m2: fifo and lifo agree (%s): the case does not tell them apart", e.Transfers[m2].TaintByModel["fifo"])
+	}
+	plus := func(s string, d int64) string {
+		n, ok := new(big.Int).SetString(s, 10)
+		if !ok {
+			t.Fatalf("%q is not an amount", s)
+		}
+		return n.Add(n, big.NewInt(d)).String()
+	}
+	addrIndex := func(e *exhibit.Exhibit, a string) int {
+		for i := range e.Addresses {
+			if e.Addresses[i].Address == a {
+				return i
+			}
+		}
+		t.Fatalf("no address %s", a)
+		return -1
+	}
+	// moveFIFO moves d satoshis of colour a's FIFO taint (the primary
+	// model) onto row i, with its address's figures.
+	moveFIFO := func(e *exhibit.Exhibit, i int, d int64) {
+		r := &e.Transfers[i]
+		r.Taint = plus(r.Taint, d)
+		r.TaintByModel["fifo"] = plus(r.TaintByModel["fifo"], d)
+		r.TaintByColour["a"]["fifo"] = plus(r.TaintByColour["a"]["fifo"], d)
+		a := &e.Addresses[addrIndex(e, r.To)]
+		a.Taint["BTC"] = plus(a.Taint["BTC"], d)
+		a.TaintByModel["fifo"]["BTC"] = plus(a.TaintByModel["fifo"]["BTC"], d)
+		a.TaintByColour["a"]["fifo"]["BTC"] = plus(a.TaintByColour["a"]["fifo"]["BTC"], d)
+	}
+	y1Name, y2Name, m2Name := rowName(y1, &e.Transfers[y1]), rowName(y2, &e.Transfers[y2]), rowName(m2, &e.Transfers[m2])
+	ep := e.Endpoints[0]
+	epName := fmt.Sprintf("endpoint %s (%s, %s)", ep.Label, ep.Address, ep.Asset)
+	rec3 := recOf(t, e, tx3)
+	lifoOut := e.Reconciliation[rec3].TaintByModel["lifo"].TaintOut["BTC"]
+	m2Lifo, m2Haircut := e.Transfers[m2].TaintByModel["lifo"], e.Transfers[m2].TaintByColour["b"]["haircut"]
+	for _, tc := range []struct {
+		name string
+		edit func(e *exhibit.Exhibit)
+		want []string
+	}{
+		{"fifo-satoshi-moved", func(e *exhibit.Exhibit) { moveFIFO(e, y1, 1); moveFIFO(e, y2, -1) }, []string{
+			y1Name + ": fifo taint 5000001 in the exhibit, recomputed from the chain 5000000",
+			y1Name + ": colour a fifo taint 5000001 in the exhibit, recomputed from the chain 5000000",
+			y2Name + ": fifo taint 4999999 in the exhibit, recomputed from the chain 5000000",
+			y2Name + ": colour a fifo taint 4999999 in the exhibit, recomputed from the chain 5000000",
+			"digest     ok", "taint      ok (5 models, 2 colours)", "reconcile  FAILED"}},
+		{"row-taint-by-model", func(e *exhibit.Exhibit) { e.Transfers[m2].TaintByModel["lifo"] = plus(m2Lifo, -1000) }, []string{
+			m2Name + ": its colours' lifo taint sums to " + m2Lifo + ", its lifo taint is " + plus(m2Lifo, -1000),
+			m2Name + ": lifo taint " + plus(m2Lifo, -1000) + " in the exhibit, recomputed from the chain " + m2Lifo,
+			"taint      FAILED"}},
+		{"row-taint-by-colour", func(e *exhibit.Exhibit) { e.Transfers[m2].TaintByColour["b"]["haircut"] = plus(m2Haircut, 7) }, []string{
+			m2Name + ": colour b haircut taint " + plus(m2Haircut, 7) + " in the exhibit, recomputed from the chain " + m2Haircut,
+			m2Name + ": its colours' haircut taint sums to "}},
+		{"endpoint-taint-by-model", func(e *exhibit.Exhibit) { e.Endpoints[0].TaintByModel["tiho"] = plus(ep.TaintByModel["tiho"], 1) }, []string{
+			epName + ": tiho taint " + plus(ep.TaintByModel["tiho"], 1) + ", the rows into it sum to " + ep.TaintByModel["tiho"]}},
+		{"reconciliation-taint-by-model", func(e *exhibit.Exhibit) {
+			e.Reconciliation[rec3].TaintByModel["lifo"].TaintOut["BTC"] = plus(lifoOut, 1)
+		}, []string{
+			fmt.Sprintf("reconciliation %d (tx %s): lifo taint_out %s in the exhibit, recomputed from the chain %s", rec3, tx3, plus(lifoOut, 1), lifoOut),
+			fmt.Sprintf("reconciliation of %s (lifo), BTC: taint_in", tx3)}},
+	} {
+		t.Run("tampered/"+tc.name, func(t *testing.T) {
+			p := vc.tampered(t, tc.name, true, tc.edit)
+			code, out, errs := verify(p)
+			if code != 1 {
+				t.Errorf("exit %d, want 1\n%s%s", code, out, errs)
+			}
+			if strings.Contains(out, "OK: ") {
+				t.Errorf("a tampered exhibit reported OK:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("report does not say %q:\n%s", w, out)
+				}
+			}
+			t.Logf("%s", out)
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/chains/ethereum"
 	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 	"github.com/spf13/cobra"
 )
 
@@ -27,12 +28,21 @@ func newVerifyCommand(opts *globalOptions) *cobra.Command {
   taint      the arithmetic the rows imply: no row carries more taint than its
              amount, endpoint and address totals are the sums of their rows;
              under haircut no address (a seed excepted) sends on more taint
-             than it received, and under poison every row is fully tainted
+             than it received, and under poison every row is fully tainted;
+             the same under every model the exhibit states (taint_models)
+             and for every colour (method.colours), each model's figure at
+             most poison's, each attributing model's colours summing to it;
+             each reconciliation entry balances under every model and
+             colour, and the rows of its transaction carry no more than
+             its taint_out
 A Bitcoin exhibit is checked against a Bitcoin Core or btcd node (--btc-rpc)
 or an Esplora API (--esplora) of the exhibit's network, and also:
   reconcile  each transaction's value in, value out and fee recomputed from
              the chain; value in = value out + fee; the taint it lost is
-             between zero and the fee
+             between zero and the fee; and every model's split of it
+             (per colour) replayed from the seeds in chain order: each
+             output's taint and the entry's taint_in, taint_out and
+             taint_fee compared with the exhibit's
   tip        the hash of the window's last block
 It exits 0 only if everything holds.`,
 		Args: cobra.ExactArgs(1),
@@ -90,8 +100,9 @@ func runVerify(ctx context.Context, opts *globalOptions, path string) error {
 		return err
 	}
 	fmt.Fprintf(w, "transfers  %s (%d rows re-fetched from %s)\n", verdict(len(rowProblems) == 0), len(e.Transfers), a.RPC().Endpoint())
-	taintProblems := verifyTaint(e)
-	fmt.Fprintf(w, "taint      %s\n", verdict(len(taintProblems) == 0))
+	mv := newModelView(e)
+	taintProblems := append(verifyTaint(e), verifyModelsEth(e, mv)...)
+	fmt.Fprintf(w, "taint      %s%s\n", verdict(len(taintProblems) == 0), note(mv.summary()))
 	problems = append(append(problems, rowProblems...), taintProblems...)
 	for _, p := range problems {
 		fmt.Fprintln(w, "FAIL "+p)
@@ -101,6 +112,14 @@ func runVerify(ctx context.Context, opts *globalOptions, path string) error {
 	}
 	fmt.Fprintf(w, "OK: %s holds: digest, %d transfers, taint arithmetic\n", path, len(e.Transfers))
 	return nil
+}
+
+// note is a verdict line's parenthesis, "" when there is nothing to say.
+func note(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
 }
 
 func verdict(ok bool) string {
@@ -242,6 +261,138 @@ func verifyTaint(e *exhibit.Exhibit) []string {
 			k := key{strings.ToLower(a.Address), strings.ToLower(asset)}
 			if got := in[k]; got == nil || got.String() != v {
 				problems = append(problems, fmt.Sprintf("address %s: taint %s of %s, the rows into it sum to %v", a.Address, v, asset, got))
+			}
+		}
+	}
+	return problems
+}
+
+// verifyModelsEth checks the figures under every model and colour of an
+// account-chain exhibit. The per-outflow figures follow each traced
+// address's balance history, which the exhibit does not list, so they are
+// checked by the arithmetic they must satisfy: each row's figures against
+// each other; endpoints and addresses (seeds excepted) the sums of the rows
+// into them; under an attributing model no address (a seed excepted)
+// sending on more taint than it received before; each reconciliation
+// entry balancing, and the rows its traced senders (seeds excepted) sent
+// in it carrying no more than its taint_out.
+func verifyModelsEth(e *exhibit.Exhibit, mv *modelView) []string {
+	problems := append([]string{}, mv.problems...)
+	if !mv.ok {
+		return problems
+	}
+	seeds := map[string]bool{}
+	for _, s := range e.Seeds {
+		seeds[strings.ToLower(s)] = true
+	}
+	rows, ps := mv.checkFigures(e, strings.ToLower, func(a *exhibit.Address) bool { return seeds[strings.ToLower(a.Address)] })
+	problems = append(problems, ps...)
+
+	// Sent on: every attributing model's figure and colour but the plain
+	// taint, which verifyTaint checks.
+	in, out := map[addrAsset]*figs{}, map[addrAsset]*figs{}
+	acc := func(m map[addrAsset]*figs, k addrAsset, f figs) *figs {
+		if m[k] == nil {
+			z := mv.zero()
+			m[k] = &z
+		}
+		m[k].add(f)
+		return m[k]
+	}
+	for i := range e.Transfers {
+		t := &e.Transfers[i]
+		if len(t.From) == 0 {
+			continue
+		}
+		from := addrAsset{strings.ToLower(t.From[0]), strings.ToLower(t.Asset)}
+		if !seeds[from.addr] {
+			sent := acc(out, from, rows[i])
+			got := in[from]
+			mv.each(func(m, c int) {
+				if mv.kinds[m] == taint.Poison || m == 0 && c < 0 {
+					return
+				}
+				had := new(big.Int)
+				if got != nil {
+					had = got.of(m, c)
+				}
+				if sent.of(m, c).Cmp(had) > 0 {
+					problems = append(problems, fmt.Sprintf("%s: %s has sent on %s of %s, more than the %s it received before",
+						rowName(i, t), t.From[0], sent.of(m, c), mv.name(m, c), had))
+				}
+			})
+		}
+		acc(in, addrAsset{strings.ToLower(t.To), strings.ToLower(t.Asset)}, rows[i])
+	}
+
+	// Reconciliation: what the traced senders gave up in each transaction.
+	type txAsset struct{ tx, asset string }
+	sentIn := map[txAsset]*figs{}
+	for i := range e.Transfers {
+		t := &e.Transfers[i]
+		if len(t.From) > 0 && !seeds[strings.ToLower(t.From[0])] {
+			k := txAsset{strings.ToLower(t.TxHash), strings.ToLower(t.Asset)}
+			if sentIn[k] == nil {
+				z := mv.zero()
+				sentIn[k] = &z
+			}
+			sentIn[k].add(rows[i])
+		}
+	}
+	entry := map[string]int{}
+	for i := range e.Reconciliation {
+		rc := &e.Reconciliation[i]
+		what := fmt.Sprintf("reconciliation %d (tx %s)", i, rc.TxHash)
+		id := strings.ToLower(rc.TxHash)
+		if j, dup := entry[id]; dup {
+			problems = append(problems, fmt.Sprintf("%s: repeats reconciliation %d", what, j))
+			continue
+		}
+		entry[id] = i
+		valueOnly := exhibit.Reconciliation{TxHash: rc.TxHash, ValueIn: rc.ValueIn, ValueOut: rc.ValueOut, Fee: rc.Fee}
+		if err := valueOnly.Check(); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", what, err))
+		}
+		value := func(asset string) (vin, vout, vfee *big.Int) {
+			get := func(m map[string]string, field string) *big.Int {
+				for k, s := range m {
+					if strings.ToLower(k) == asset {
+						return amountOf(s, fmt.Sprintf("%s: %s of %s", what, field, k), &problems)
+					}
+				}
+				return new(big.Int)
+			}
+			return get(rc.ValueIn, "value_in"), get(rc.ValueOut, "value_out"), get(rc.Fee, "fee")
+		}
+		byAsset := mv.readRecFigs(what, rc, strings.ToLower, &problems)
+		problems = append(problems, mv.checkRecTaint(what, rc, byAsset, value, false)...)
+		for _, asset := range sortedNames(byAsset) {
+			sent := sentIn[txAsset{id, asset}]
+			if sent == nil {
+				continue
+			}
+			spelt := asset
+			for k := range rc.TaintOut {
+				if strings.ToLower(k) == asset {
+					spelt = k
+				}
+			}
+			mv.each(func(m, c int) {
+				if c < 0 && m > 0 && !mv.several() {
+					return
+				}
+				if s, o := sent.of(m, c), byAsset[asset].out.of(m, c); s.Cmp(o) > 0 {
+					problems = append(problems, fmt.Sprintf("%s: the rows its senders (seeds excepted) sent in %s carry %s of %s, more than its taint_out %s",
+						what, spelt, s, mv.name(m, c), o))
+				}
+			})
+		}
+	}
+	if len(e.Reconciliation) > 0 {
+		for i := range e.Transfers {
+			t := &e.Transfers[i]
+			if _, ok := entry[strings.ToLower(t.TxHash)]; !ok {
+				problems = append(problems, fmt.Sprintf("%s: its transaction has no reconciliation entry", rowName(i, t)))
 			}
 		}
 	}

@@ -15,7 +15,9 @@ import (
 	"github.com/chaintrace/chaintrace/chains/bitcoin"
 	"github.com/chaintrace/chaintrace/chains/esplora"
 	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/labels"
 	"github.com/chaintrace/chaintrace/tracer"
+	"github.com/chaintrace/chaintrace/tracer/taint"
 )
 
 // A Bitcoin exhibit is re-checked against a node (--btc-rpc) or an Esplora
@@ -303,9 +305,13 @@ func runVerifyBtc(ctx context.Context, opts *globalOptions, path string, e *exhi
 	rows := v.checkRows()
 	fmt.Fprintf(w, "transfers  %s (%d rows re-fetched from %s)\n", verdict(len(rows) == 0), len(e.Transfers), src.describe())
 	recs := v.checkReconciliation()
-	fmt.Fprintf(w, "reconcile  %s (%d transactions recomputed)\n", verdict(len(recs) == 0), len(e.Reconciliation))
+	under := ""
+	if sum := v.mv.summary(); sum != "" {
+		under = " under " + sum
+	}
+	fmt.Fprintf(w, "reconcile  %s (%d transactions recomputed%s)\n", verdict(len(recs) == 0), len(e.Reconciliation), under)
 	taint := v.checkTaint()
-	fmt.Fprintf(w, "taint      %s\n", verdict(len(taint) == 0))
+	fmt.Fprintf(w, "taint      %s%s\n", verdict(len(taint) == 0), note(v.mv.summary()))
 	tip, err := v.checkTip(ctx)
 	if err != nil {
 		return err
@@ -334,10 +340,53 @@ type btcVerifier struct {
 	// seedOuts are the outpoint seeds, seedAddrs the address seeds.
 	seedOuts  map[string]bool
 	seedAddrs map[string]bool
+	// seeds are both, in the exhibit's order, with their colours.
+	seeds []btcSeed
+	// mv reads the figures under every model and colour; rowFigs are
+	// each row's, figProblems what reading and checking them found.
+	mv          *modelView
+	rowFigs     []figs
+	figProblems []string
+	// rowAt indexes the rows by outpoint ("txid:vout"); txFigs sums the
+	// rows' figures per transaction.
+	rowAt  map[string]int
+	txFigs map[string]figs
+}
+
+// btcSeed is a seed as the walk starts from it: an output (out,
+// "txid:vout") or an address's outputs (addr), of a colour.
+type btcSeed struct {
+	out, addr string
+	colour    int
 }
 
 func newBtcVerifier(e *exhibit.Exhibit, src btcVerifySource) *btcVerifier {
 	v := &btcVerifier{e: e, src: src, hint: map[string]uint64{}, seedOuts: map[string]bool{}, seedAddrs: map[string]bool{}}
+	v.mv = newModelView(e)
+	v.rowAt, v.txFigs = map[string]int{}, map[string]figs{}
+	if v.mv.ok {
+		v.rowFigs, v.figProblems = v.mv.checkFigures(e, func(s string) string { return s }, func(a *exhibit.Address) bool { return a.Hop == 0 })
+	}
+	for i := range e.Transfers {
+		t := &e.Transfers[i]
+		id, ok := btcTxid(t.TxHash)
+		if !ok {
+			continue
+		}
+		if vout, isOut := strings.CutPrefix(t.Position, "out:"); isOut {
+			if _, dup := v.rowAt[id+":"+vout]; !dup {
+				v.rowAt[id+":"+vout] = i
+			}
+		}
+		if v.rowFigs != nil {
+			f, ok := v.txFigs[id]
+			if !ok {
+				f = v.mv.zero()
+				v.txFigs[id] = f
+			}
+			f.add(v.rowFigs[i])
+		}
+	}
 	seen := map[string]bool{}
 	add := func(id string) {
 		if !seen[id] {
@@ -370,10 +419,13 @@ func newBtcVerifier(e *exhibit.Exhibit, src btcVerifySource) *btcVerifier {
 		case err != nil:
 			v.pre = append(v.pre, fmt.Sprintf("seed %q: %v", s, err))
 		case isOut:
-			v.seedOuts[txid+":"+strconv.FormatUint(uint64(vout), 10)] = true
+			op := txid + ":" + strconv.FormatUint(uint64(vout), 10)
+			v.seedOuts[op] = true
+			v.seeds = append(v.seeds, btcSeed{out: op, colour: v.mv.colourOf[s]})
 			add(txid)
 		default:
 			v.seedAddrs[s] = true
+			v.seeds = append(v.seeds, btcSeed{addr: s, colour: v.mv.colourOf[s]})
 		}
 	}
 	sort.Strings(v.ids)
@@ -521,6 +573,7 @@ func (v *btcVerifier) checkReconciliation() []string {
 	says := v.src.says()
 	perTx, perOut := v.rowTaints()
 	entry := map[string]int{}
+	var replay []btcReplayTx
 	for i, rc := range v.e.Reconciliation {
 		what := fmt.Sprintf("reconciliation %d (tx %s)", i, rc.TxHash)
 		id, ok := btcTxid(rc.TxHash)
@@ -578,7 +631,8 @@ func (v *btcVerifier) checkReconciliation() []string {
 					bound.Add(bound, perOut[op])
 				}
 			}
-			if ok4 && tin.Cmp(bound) > 0 {
+			// Poison marks the whole value in, clean inputs included.
+			if ok4 && tin.Cmp(bound) > 0 && v.e.Method.TaintModel != "poison" {
 				problems = append(problems, fmt.Sprintf("%s: taint_in %s, but the outputs it spends carry at most %s tainted (the exhibit's rows and the seeds)", what, tin, bound))
 			}
 		}
@@ -603,7 +657,18 @@ func (v *btcVerifier) checkReconciliation() []string {
 		if s := perTx[id]; ok5 && s != nil && s.Cmp(tout) > 0 {
 			problems = append(problems, fmt.Sprintf("%s: the exhibit's rows of it carry %s tainted, more than its taint_out %s", what, s, tout))
 		}
+		if f != nil && (f.tx.BlockNumber < v.e.Method.FromBlock || f.tx.BlockNumber > v.e.Method.ToBlock) {
+			problems = append(problems, fmt.Sprintf("%s: %s has it in block %d, outside the traced window %d-%d", what, says, f.tx.BlockNumber, v.e.Method.FromBlock, v.e.Method.ToBlock))
+		}
+		if v.mv.ok {
+			r, ps := v.checkRecModels(what, id, &v.e.Reconciliation[i], f, vin, vout, fee)
+			problems = append(problems, ps...)
+			if f != nil && len(f.tx.Inputs) > 0 {
+				replay = append(replay, btcReplayTx{entry: i, id: id, f: f, figs: r})
+			}
+		}
 	}
+	problems = append(problems, v.replay(replay)...)
 	for i := range v.e.Transfers {
 		row := &v.e.Transfers[i]
 		if id, ok := btcTxid(row.TxHash); ok {
@@ -615,12 +680,326 @@ func (v *btcVerifier) checkReconciliation() []string {
 	return problems
 }
 
+// seedOf reports whether input in spends a seed's output (a seed output,
+// or an output paid to a seed address), and the seed's colour: the first
+// seed that names it, as the walk takes them.
+func (v *btcVerifier) seedOf(in *chains.Input) (colour int, ok bool) {
+	for _, s := range v.seeds {
+		if s.out != "" && s.out == in.Outpoint() || s.addr != "" && s.addr == in.Address {
+			return s.colour, true
+		}
+	}
+	return 0, false
+}
+
+// checkRecModels checks a reconciliation entry under every model and
+// colour: its balances and bounds (checkRecTaint), the rows of its
+// transaction within its taint_out, and under every attributing model its
+// taint_in within what the outputs it spends carry (the exhibit's rows of
+// them, and the seeds in full). The single model's plain figures are
+// checked by checkReconciliation as they always were. It returns the
+// entry's figures in BTC.
+func (v *btcVerifier) checkRecModels(what, id string, rc *exhibit.Reconciliation, f *btcFacts, vin, vout, fee *big.Int) (*recFigs, []string) {
+	var problems []string
+	mv := v.mv
+	same := func(s string) string { return s }
+	byAsset := mv.readRecFigs(what, rc, same, &problems)
+	problems = append(problems, mv.checkRecTaint(what, rc, byAsset, func(string) (*big.Int, *big.Int, *big.Int) { return vin, vout, fee }, true)...)
+	r := byAsset[chains.AssetBTC]
+	if r == nil {
+		r = &recFigs{in: mv.zero(), out: mv.zero(), fee: mv.zero(), hasFee: rc.TaintFee != nil || rc.TaintByModel != nil}
+	}
+	plain := func(m, c int) bool { return c < 0 && !mv.several() }
+	sum, ok := v.txFigs[id]
+	if !ok {
+		sum = mv.zero()
+	}
+	mv.each(func(m, c int) {
+		if !plain(m, c) && sum.of(m, c).Cmp(r.out.of(m, c)) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: the exhibit's rows of it carry %s of %s, more than its taint_out %s", what, sum.of(m, c), mv.name(m, c), r.out.of(m, c)))
+		}
+	})
+	if f == nil || len(f.tx.Inputs) == 0 || v.rowFigs == nil {
+		return r, problems
+	}
+	bound := mv.zero()
+	for j := range f.tx.Inputs {
+		in := &f.tx.Inputs[j]
+		if colour, ok := v.seedOf(in); ok && in.Value != nil {
+			for m := range mv.names {
+				bound.total[m].Add(bound.total[m], in.Value)
+				if bound.colour != nil {
+					bound.colour[m][colour].Add(bound.colour[m][colour], in.Value)
+				}
+			}
+			continue
+		}
+		if k, ok := v.rowAt[in.Outpoint()]; ok {
+			bound.add(v.rowFigs[k])
+		}
+	}
+	mv.each(func(m, c int) {
+		if plain(m, c) || mv.kinds[m] == taint.Poison {
+			return
+		}
+		if r.in.of(m, c).Cmp(bound.of(m, c)) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: %s taint_in %s, but the outputs it spends carry at most %s (the exhibit's rows and the seeds)", what, mv.prefix(m, c), r.in.of(m, c), bound.of(m, c)))
+		}
+	})
+	return r, problems
+}
+
+// btcReplayTx is a reconciled transaction to replay: its entry, its facts
+// from the source and the entry's figures.
+type btcReplayTx struct {
+	entry int
+	id    string
+	f     *btcFacts
+	figs  *recFigs
+}
+
+// replay recomputes every model's split of every reconciled transaction
+// from the chain's facts, in chain order, as the walk makes it: the seeds'
+// outputs are wholly of their colour; an input spending an output an
+// earlier transaction left tainted (under any model, not below min_value,
+// not paying an endpoint, below max_hops) carries the taint recomputed for
+// it, its layout included (FIFO, LIFO); every other input is clean. It
+// compares each output's recomputed figures with the exhibit's row, and
+// the entry's taint_in, taint_out and taint_fee, under every model and
+// colour. The figures the exhibit states are never fed back in.
+func (v *btcVerifier) replay(txs []btcReplayTx) []string {
+	if !v.mv.ok || len(txs) == 0 {
+		return nil
+	}
+	var problems []string
+	mv, e := v.mv, v.e
+	minValue, ok := new(big.Int).SetString(e.Method.MinValue, 10)
+	if !ok || minValue.Sign() < 0 {
+		return []string{fmt.Sprintf("method: min_value %q is not an amount; the taint cannot be recomputed", e.Method.MinValue)}
+	}
+	stops := v.stops()
+	colours := mv.ncolours()
+	type coin struct {
+		ts  []taint.Taint // per model
+		hop int
+	}
+	coins := map[string]coin{}
+	seedTaint := func(colour int, value *big.Int) []taint.Taint {
+		ts := make([]taint.Taint, len(mv.kinds))
+		for m, k := range mv.kinds {
+			ts[m] = taint.Seed(k, colours, colour, value)
+		}
+		return ts
+	}
+	sort.SliceStable(txs, func(a, b int) bool {
+		x, y := txs[a].f.tx, txs[b].f.tx
+		if x.BlockNumber != y.BlockNumber {
+			return x.BlockNumber < y.BlockNumber
+		}
+		return x.Index < y.Index
+	})
+	for _, tx := range txs {
+		f := tx.f
+		what := fmt.Sprintf("reconciliation %d (tx %s)", tx.entry, f.tx.Hash)
+		ins := make([][]taint.Coin, len(mv.kinds))
+		for m := range ins {
+			ins[m] = make([]taint.Coin, len(f.tx.Inputs))
+		}
+		hop, tainted := -1, 0
+		valueIn := new(big.Int)
+		bad := false
+		for j := range f.tx.Inputs {
+			in := &f.tx.Inputs[j]
+			if in.Value == nil {
+				problems = append(problems, fmt.Sprintf("%s: %s gives no value for input %d", what, v.src.says(), j))
+				bad = true
+				break
+			}
+			valueIn.Add(valueIn, in.Value)
+			var ts []taint.Taint
+			h := 0
+			key := in.Outpoint()
+			// A seed's output is the thief's whole, unless the walk would
+			// not follow it (an endpoint's, below min_value, no hops).
+			if colour, isSeed := v.seedOf(in); isSeed && !stops[in.Address] && e.Method.MaxHops > 0 && in.Value.Cmp(minValue) >= 0 {
+				ts = seedTaint(colour, in.Value)
+				delete(coins, key)
+			} else if c, ok := coins[key]; ok {
+				ts, h = c.ts, c.hop
+				delete(coins, key)
+			}
+			for m := range ins {
+				ins[m][j] = taint.Coin{Value: in.Value}
+				if ts != nil {
+					ins[m][j].Taint = ts[m]
+				}
+			}
+			if ts != nil {
+				tainted++
+				if hop < 0 || h+1 < hop {
+					hop = h + 1
+				}
+			}
+		}
+		if bad {
+			continue
+		}
+		if tainted == 0 {
+			problems = append(problems, fmt.Sprintf("%s: recomputed from the chain and the seeds, none of its inputs spends an output the trace follows (a seed's, or a tainted output of an earlier transaction)", what))
+			continue
+		}
+		n := 0
+		for pos := range f.outs {
+			if k, err := strconv.Atoi(strings.TrimPrefix(pos, "out:")); err == nil && k+1 > n {
+				n = k + 1
+			}
+		}
+		outs := make([]*big.Int, n)
+		for k := range outs {
+			outs[k] = new(big.Int)
+			if o := f.outs["out:"+strconv.Itoa(k)]; o != nil {
+				outs[k] = o.Amount
+			}
+		}
+		fee := new(big.Int)
+		if f.tx.Fee != nil {
+			fee.Set(f.tx.Fee)
+		}
+		splits := make([]taint.Split, len(mv.kinds))
+		for m, k := range mv.kinds {
+			sp, err := taint.SplitTx(k, colours, ins[m], outs, fee)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %s's split cannot be recomputed: %v", what, k, err))
+				bad = true
+				break
+			}
+			splits[m] = sp
+		}
+		if bad {
+			continue
+		}
+		// The entry, under every model and colour.
+		got := struct{ in, out, fee figs }{mv.zero(), mv.zero(), mv.zero()}
+		for m, k := range mv.kinds {
+			sp := splits[m]
+			got.in.total[m] = sp.In.Total(k, valueIn)
+			got.fee.total[m] = sp.Fee.Total(k, fee)
+			for o := range outs {
+				got.out.total[m].Add(got.out.total[m], sp.Outs[o].Total(k, outs[o]))
+			}
+			for c := range mv.colours {
+				got.in.colour[m][c].Set(sp.In.Of(c))
+				got.fee.colour[m][c].Set(sp.Fee.Of(c))
+				for o := range outs {
+					got.out.colour[m][c].Add(got.out.colour[m][c], sp.Outs[o].Of(c))
+				}
+			}
+		}
+		for _, part := range []struct {
+			field          string
+			stated, recomp figs
+			skip           bool
+		}{{"taint_in", tx.figs.in, got.in, false}, {"taint_out", tx.figs.out, got.out, false}, {"taint_fee", tx.figs.fee, got.fee, !tx.figs.hasFee}} {
+			if part.skip {
+				continue
+			}
+			mv.each(func(m, c int) {
+				if s, r := part.stated.of(m, c), part.recomp.of(m, c); s.Cmp(r) != 0 {
+					problems = append(problems, fmt.Sprintf("%s: %s %s %s in the exhibit, recomputed from the chain %s", what, mv.prefix(m, c), part.field, s, r))
+				}
+			})
+		}
+		// Each output: its row, and whether the walk follows it.
+		for o := range outs {
+			out := f.outs["out:"+strconv.Itoa(o)]
+			if out == nil {
+				continue
+			}
+			fig := mv.zero()
+			carries := false
+			for m, k := range mv.kinds {
+				fig.total[m] = splits[m].Outs[o].Total(k, outs[o])
+				carries = carries || fig.total[m].Sign() > 0
+				for c := range mv.colours {
+					fig.colour[m][c].Set(splits[m].Outs[o].Of(c))
+				}
+			}
+			isRow := carries && outs[o].Cmp(minValue) >= 0
+			key := tx.id + ":" + strconv.Itoa(o)
+			r, hasRow := v.rowAt[key]
+			switch {
+			case isRow && !hasRow:
+				problems = append(problems, fmt.Sprintf("tx %s output %d: recomputed from the chain it carries %s, but the exhibit has no row of it", tx.id, o, v.figsText(fig)))
+			case !isRow && hasRow && !carries:
+				problems = append(problems, fmt.Sprintf("%s: recomputed from the chain it carries no taint under any model", rowName(r, &e.Transfers[r])))
+			case !isRow && hasRow:
+				problems = append(problems, fmt.Sprintf("%s: its amount %s is below min_value %s: no row", rowName(r, &e.Transfers[r]), outs[o], minValue))
+			case hasRow:
+				row := &e.Transfers[r]
+				if v.rowFigs != nil {
+					mv.each(func(m, c int) {
+						if s, g := v.rowFigs[r].of(m, c), fig.of(m, c); s.Cmp(g) != 0 {
+							problems = append(problems, fmt.Sprintf("%s: %s %s in the exhibit, recomputed from the chain %s", rowName(r, row), mv.name(m, c), s, g))
+						}
+					})
+				}
+				if row.Hop != hop {
+					problems = append(problems, fmt.Sprintf("%s: hop %d in the exhibit, recomputed from the chain %d", rowName(r, row), row.Hop, hop))
+				}
+			}
+			if !isRow || stops[out.To] || hop >= e.Method.MaxHops {
+				continue
+			}
+			ts := make([]taint.Taint, len(mv.kinds))
+			for m := range mv.kinds {
+				ts[m] = splits[m].Outs[o]
+			}
+			if c, ok := coins[key]; ok && c.hop <= hop {
+				continue
+			}
+			coins[key] = coin{ts: ts, hop: hop}
+		}
+	}
+	return problems
+}
+
+// figsText states an output's recomputed figures under every model.
+func (v *btcVerifier) figsText(f figs) string {
+	parts := make([]string, len(v.mv.names))
+	for m, name := range v.mv.names {
+		parts[m] = fmt.Sprintf("%s %s", f.total[m], name)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// stops are the addresses where the walk stopped: the endpoints, and any
+// address the exhibit labels with a stop category (a seed's own label
+// makes its outputs no coin to follow).
+func (v *btcVerifier) stops() map[string]bool {
+	cats := map[string]bool{}
+	for _, c := range v.e.Method.StopCategories {
+		cats[labels.NormalizeCategory(c)] = true
+	}
+	stop := map[string]bool{}
+	for _, ep := range v.e.Endpoints {
+		stop[ep.Address] = true
+	}
+	for _, a := range v.e.Addresses {
+		for _, l := range a.Labels {
+			if l.Category != "" && cats[labels.NormalizeCategory(l.Category)] {
+				stop[a.Address] = true
+			}
+		}
+	}
+	return stop
+}
+
 // checkTaint checks the arithmetic the rows imply: no row carries more
 // taint than its amount (poison: exactly its amount), endpoint and address
 // totals are the sums of the rows into them, and an address of hop 0 is a
 // seed.
 func (v *btcVerifier) checkTaint() []string {
-	var problems []string
+	problems := append(append([]string{}, v.mv.problems...), v.figProblems...)
 	e := v.e
 	num := func(s, what string) *big.Int {
 		n, ok := new(big.Int).SetString(s, 10)
@@ -700,6 +1079,7 @@ func (v *btcVerifier) checkTaint() []string {
 				if got := a.Taint[chains.AssetBTC]; got != seedOutTo[a.Address].String() {
 					problems = append(problems, fmt.Sprintf("address %s: taint %s of BTC, the seed outputs paid to it hold %s", a.Address, showValue(got), seedOutTo[a.Address]))
 				}
+				problems = append(problems, v.checkSeedOutModels(&a)...)
 			default:
 				problems = append(problems, fmt.Sprintf("address %s: hop 0 marks a seed, but it is no seed and receives no seed output", a.Address))
 			}
@@ -711,6 +1091,44 @@ func (v *btcVerifier) checkTaint() []string {
 			}
 		}
 	}
+	return problems
+}
+
+// checkSeedOutModels checks, under every model and colour, the figures of
+// an address paid seed outputs: each seed output is its colour's whole
+// under every model.
+func (v *btcVerifier) checkSeedOutModels(a *exhibit.Address) []string {
+	mv := v.mv
+	if !mv.ok || !mv.several() && mv.colours == nil {
+		return nil
+	}
+	var problems []string
+	want := mv.zero()
+	for _, s := range v.seeds {
+		txid, vout, _ := strings.Cut(s.out, ":")
+		f := v.facts[txid]
+		if s.out == "" || f == nil || f.outs["out:"+vout] == nil || f.outs["out:"+vout].To != a.Address {
+			continue
+		}
+		amount := f.outs["out:"+vout].Amount
+		for m := range mv.names {
+			want.total[m].Add(want.total[m], amount)
+			if want.colour != nil {
+				want.colour[m][s.colour].Add(want.colour[m][s.colour], amount)
+			}
+		}
+	}
+	what := "address " + a.Address
+	stated := mv.readAssetFigs(what, a, func(s string) string { return s }, &problems)
+	got, ok := stated[chains.AssetBTC]
+	if !ok {
+		got = mv.zero()
+	}
+	mv.each(func(m, c int) {
+		if got.of(m, c).Cmp(want.of(m, c)) != 0 {
+			problems = append(problems, fmt.Sprintf("%s: %s %s of BTC, the seed outputs paid to it hold %s", what, mv.name(m, c), got.of(m, c), want.of(m, c)))
+		}
+	})
 	return problems
 }
 
