@@ -88,6 +88,14 @@ func TestTraceBackFromDeposits(t *testing.T) {
 		t.Errorf("summary does not state the attribution:\n%s", errs)
 	}
 
+	// verify re-checks a backward exhibit: the sources are where taint
+	// starts, and each endpoint sums the rows out of it.
+	if code, vout, verrs := runCLI(t, nil, "verify", out, "--eth-rpc", node.URL()); code != 0 {
+		t.Errorf("verify of the backward exhibit: exit %d:\n%s%s", code, vout, verrs)
+	} else if !strings.Contains(vout, "OK") {
+		t.Errorf("verify of the backward exhibit says:\n%s", vout)
+	}
+
 	// Naming the stop categories stops only there: with only exchanges,
 	// the hacker's address is passed through to the victim's hot wallet.
 	out2 := filepath.Join(dir, "back-exchange.json")

@@ -209,7 +209,7 @@ func verifyTaint(e *exhibit.Exhibit) []string {
 		return v
 	}
 	seeds := map[string]bool{}
-	for _, s := range e.Seeds {
+	for _, s := range taintOrigins(e) {
 		seeds[strings.ToLower(s)] = true
 	}
 	type key struct{ addr, asset string }
@@ -241,8 +241,12 @@ func verifyTaint(e *exhibit.Exhibit) []string {
 		}
 		to := key{strings.ToLower(t.To), strings.ToLower(t.Asset)}
 		acc(in, to, taint)
-		acc(endAmount, to, amount)
-		acc(endTaint, to, taint)
+		end := to // a backward exhibit's endpoints are its sources: the rows out of them
+		if e.Method.Direction == exhibit.DirectionBackward {
+			end = from
+		}
+		acc(endAmount, end, amount)
+		acc(endTaint, end, taint)
 	}
 	for _, ep := range e.Endpoints {
 		k := key{strings.ToLower(ep.Address), strings.ToLower(ep.Asset)}
@@ -282,7 +286,7 @@ func verifyModelsEth(e *exhibit.Exhibit, mv *modelView) []string {
 		return problems
 	}
 	seeds := map[string]bool{}
-	for _, s := range e.Seeds {
+	for _, s := range taintOrigins(e) {
 		seeds[strings.ToLower(s)] = true
 	}
 	rows, ps := mv.checkFigures(e, strings.ToLower, func(a *exhibit.Address) bool { return seeds[strings.ToLower(a.Address)] })

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strings"
 
@@ -63,7 +64,7 @@ func newModelView(e *exhibit.Exhibit) *modelView {
 	}
 	if len(m.Colours) > 1 {
 		isSeed := map[string]bool{}
-		for _, s := range e.Seeds {
+		for _, s := range taintOrigins(e) {
 			isSeed[s] = true
 		}
 		named := map[string]bool{}
@@ -84,7 +85,7 @@ func newModelView(e *exhibit.Exhibit) *modelView {
 				}
 			}
 		}
-		for _, s := range e.Seeds {
+		for _, s := range taintOrigins(e) {
 			if _, ok := mv.colourOf[s]; !ok {
 				mv.problems = append(mv.problems, fmt.Sprintf("method: seed %s is in no colour", s))
 			}
@@ -618,6 +619,7 @@ func (mv *modelView) checkFigures(e *exhibit.Exhibit, norm func(string) string, 
 	var problems []string
 	rows := make([]figs, len(e.Transfers))
 	into := map[addrAsset]*figs{}
+	out := map[addrAsset]*figs{} // a backward exhibit's endpoints are the sources: the rows out of them
 	for i := range e.Transfers {
 		t := &e.Transfers[i]
 		what := rowName(i, t)
@@ -634,6 +636,14 @@ func (mv *modelView) checkFigures(e *exhibit.Exhibit, norm func(string) string, 
 			into[k] = &z
 		}
 		into[k].add(f)
+		if len(t.From) > 0 {
+			k := addrAsset{norm(t.From[0]), norm(t.Asset)}
+			if out[k] == nil {
+				z := mv.zero()
+				out[k] = &z
+			}
+			out[k].add(f)
+		}
 	}
 	if !mv.several() && mv.colours == nil {
 		return rows, problems // the plain taint's sums are checked as they always were
@@ -642,6 +652,10 @@ func (mv *modelView) checkFigures(e *exhibit.Exhibit, norm func(string) string, 
 		ep := &e.Endpoints[i]
 		what := endpointName(ep)
 		f := mv.readFigs(what, ep.Taint, ep.TaintByModel, ep.TaintByColour, &problems)
+		if e.Method.Direction == exhibit.DirectionBackward {
+			problems = append(problems, mv.compareSums(what, f, out[addrAsset{norm(ep.Address), norm(ep.Asset)}], "the rows out of it")...)
+			continue
+		}
 		problems = append(problems, mv.compareSums(what, f, into[addrAsset{norm(ep.Address), norm(ep.Asset)}], "the rows into it")...)
 	}
 	for i := range e.Addresses {
@@ -687,4 +701,23 @@ func recSpelling(rc *exhibit.Reconciliation, asset string) string {
 		}
 	}
 	return asset
+}
+
+// taintOrigins are the addresses taint starts from: the seeds of a forward
+// exhibit; a backward exhibit's sources (its colours' seeds, and its
+// endpoints, where the trace back stopped).
+func taintOrigins(e *exhibit.Exhibit) []string {
+	if e.Method.Direction != exhibit.DirectionBackward {
+		return e.Seeds
+	}
+	var out []string
+	for _, c := range e.Method.Colours {
+		out = append(out, c.Seeds...)
+	}
+	for _, ep := range e.Endpoints {
+		if !slices.Contains(out, ep.Address) {
+			out = append(out, ep.Address)
+		}
+	}
+	return out
 }
