@@ -451,14 +451,7 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 		return err
 	}
 	printTraceSummary(opts.stderr, e, res, time.Since(start), storeHist.NodeCalls())
-	if backed != nil {
-		if rej := backed.Rejected(); len(rej) > 0 {
-			fmt.Fprintf(opts.stderr, "%d explorer claim(s) were not borne out by the node's blocks and were left out:\n", len(rej))
-			for _, r := range rej {
-				fmt.Fprintln(opts.stderr, "  "+r)
-			}
-		}
-	}
+	reportRejected(opts, backed)
 	return nil
 }
 
@@ -642,4 +635,18 @@ func printTraceSummary(w io.Writer, e *exhibit.Exhibit, res *tracer.Result, took
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", ep.Label, ep.Category, asset, ep.Amount, ep.Taint)
 	}
 	tw.Flush()
+}
+
+// reportRejected lists on standard error the explorer claims the node's
+// blocks did not bear out (left out of the exhibit).
+func reportRejected(opts *globalOptions, backed *tracer.BackedHistory) {
+	if backed == nil {
+		return
+	}
+	if rej := backed.Rejected(); len(rej) > 0 {
+		fmt.Fprintf(opts.stderr, "%d explorer claim(s) were not borne out by the node's blocks and were left out:\n", len(rej))
+		for _, r := range rej {
+			fmt.Fprintln(opts.stderr, "  "+r)
+		}
+	}
 }

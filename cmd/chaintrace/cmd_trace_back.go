@@ -113,14 +113,7 @@ func runTraceBack(ctx context.Context, opts *globalOptions, st *store.Store, p *
 		return err
 	}
 	printBackSummary(opts.stderr, e, b, time.Since(start), storeHist.NodeCalls())
-	if backed != nil {
-		if rej := backed.Rejected(); len(rej) > 0 {
-			fmt.Fprintf(opts.stderr, "%d explorer claim(s) were not borne out by the node's blocks and were left out:\n", len(rej))
-			for _, r := range rej {
-				fmt.Fprintln(opts.stderr, "  "+r)
-			}
-		}
-	}
+	reportRejected(opts, backed)
 	return nil
 }
 
