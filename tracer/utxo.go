@@ -341,6 +341,7 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	}
 	hop := -1
 	tainted := 0
+	fromCoin := make([]bool, len(rec.Inputs)) // spends an output the walk follows
 	valueIn := new(big.Int)
 	for i := range rec.Inputs {
 		in := &rec.Inputs[i]
@@ -358,6 +359,7 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 		}
 		if ok {
 			delete(w.coins, key)
+			fromCoin[i] = true
 			tainted++
 			if hop < 0 || c.hop+1 < hop {
 				hop = c.hop + 1
@@ -379,7 +381,7 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 			// A boundary: the taint entered a CoinJoin and is not followed
 			// through it; the transactions that brought it are evidence.
 			for i, in := range rec.Inputs {
-				if _, ok := w.coinOf(ins, i); ok && !slices.Contains(f.Evidence, in.TxID) {
+				if fromCoin[i] && !slices.Contains(f.Evidence, in.TxID) {
 					f.Evidence = append(f.Evidence, in.TxID)
 				}
 			}
@@ -469,17 +471,6 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 		}
 	}
 	return nil
-}
-
-// coinOf reports whether input i of a transaction carries taint under any
-// model.
-func (w *utxoWalker) coinOf(ins [][]taint.Coin, i int) (taint.Coin, bool) {
-	for m := range ins {
-		if ins[m][i].Taint.Any() {
-			return ins[m][i], true
-		}
-	}
-	return taint.Coin{}, false
 }
 
 func (w *utxoWalker) finishUTXO() (*Result, error) {

@@ -526,7 +526,7 @@ func (w *walker) openLedger(n *node, asset string, at pos, held bool) ([]*taint.
 	}
 	n.ledgers[asset] = ls
 	if n.source {
-		w.addTaint(n, asset, bal, w.run.figures(w.run.seed(n.colour, bal), bal)) // what a seed holds is the thief's
+		addFigures(n.r, asset, w.run.figures(w.run.seed(n.colour, bal), bal), w.run) // what a seed holds is the thief's
 	}
 	return ls, nil
 }
@@ -640,7 +640,7 @@ func (w *walker) transfer(e *event) error {
 			return err
 		}
 		if !r.source {
-			w.addTaint(r, t.Asset, t.Amount, fig)
+			addFigures(r.r, t.Asset, fig, w.run)
 		}
 		if r.r.Stop {
 			addEndpoint(w.ends, r, t, fig)
@@ -655,17 +655,14 @@ func (w *walker) transfer(e *event) error {
 			l.Credit(t.Amount, ts[m])
 		}
 		if r.source {
-			w.addTaint(r, t.Asset, t.Amount, w.run.figures(w.run.seed(r.colour, t.Amount), t.Amount)) // a seed's every receipt counts
+			addFigures(r.r, t.Asset, w.run.figures(w.run.seed(r.colour, t.Amount), t.Amount), w.run) // a seed's every receipt counts
 		}
 	}
 	return nil
 }
 
-// addTaint adds what n received (fig, of a value) to its figures.
-func (w *walker) addTaint(n *node, asset string, value *big.Int, fig Figures) {
-	addFigures(n.r, asset, fig, w.run)
-}
-
+// addFigures adds what r received (fig) in asset to its figures, and keeps
+// its primary taint in step.
 func addFigures(r *Reached, asset string, fig Figures, run runModels) {
 	if r.Figures == nil {
 		r.Figures = map[string]Figures{}
