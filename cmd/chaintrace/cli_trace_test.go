@@ -191,6 +191,10 @@ func TestTraceAndVerifyBadInput(t *testing.T) {
 		{"malformed label file", append(base(truth.Seeds[0].Hex()), "--labels", badLabels), "bad.csv:2"},
 		{"missing label file", append(base(truth.Seeds[0].Hex()), "--labels", filepath.Join(dir, "none.csv")), "none.csv"},
 		{"unknown taint model", append(base(truth.Seeds[0].Hex()), "--taint", "magic"), `unknown taint model "magic"`},
+		{"taint model twice", append(base(truth.Seeds[0].Hex()), "--taint", "fifo,haircut,fifo"), "named twice"},
+		{"colour name with a space", base("theft a=" + truth.Seeds[0].Hex()), `colour name "theft a"`},
+		{"some seeds coloured, some not", append(base("a="+truth.Seeds[0].Hex()), "--seed", quiet), "name its colour"},
+		{"a seed in two colours", append(base("a="+truth.Seeds[0].Hex()), "--seed", "b="+truth.Seeds[0].Hex()), "two colours, a and b"},
 		{"exhibit not JSON", []string{"verify", notJSON, "--eth-rpc", node.URL()}, "not JSON"},
 		{"exhibit of another schema", []string{"verify", otherSchema, "--eth-rpc", node.URL()}, "chaintrace/exhibit/v9"},
 	} {
