@@ -14,16 +14,17 @@ import (
 type Figures struct {
 	Total    []*big.Int
 	ByColour [][]*big.Int
+	// owned marks figures made to be summed into (newFigures); others
+	// share numbers with taints or other figures and must not change.
+	owned bool
 }
 
 func newFigures(models, colours int) Figures {
-	f := Figures{Total: make([]*big.Int, models), ByColour: make([][]*big.Int, models)}
-	for m := range f.Total {
-		f.Total[m] = new(big.Int)
-		f.ByColour[m] = make([]*big.Int, colours)
-		for c := range f.ByColour[m] {
-			f.ByColour[m][c] = new(big.Int)
-		}
+	z := taint.Zeros(models * (1 + colours))
+	f := Figures{Total: z[:models:models], ByColour: make([][]*big.Int, models), owned: true}
+	for m := range f.ByColour {
+		lo := models + m*colours
+		f.ByColour[m] = z[lo : lo+colours : lo+colours]
 	}
 	return f
 }
@@ -36,7 +37,7 @@ var zero = new(big.Int)
 func figuresOf(models []taint.Kind, colours int, ts []taint.Taint, value *big.Int) Figures {
 	f := Figures{Total: make([]*big.Int, len(models)), ByColour: make([][]*big.Int, len(models))}
 	for m, k := range models {
-		f.Total[m] = ts[m].Total(k, value)
+		f.Total[m] = total(k, ts[m], value)
 		if len(ts[m].ByColour) == colours {
 			f.ByColour[m] = ts[m].ByColour
 			continue
@@ -52,8 +53,27 @@ func figuresOf(models []taint.Kind, colours int, ts []taint.Taint, value *big.In
 	return f
 }
 
-// Add adds g to f.
+// total is t's figure under model k, as taint.Taint.Total, but sharing a
+// number of t's or value itself where it can rather than making one.
+func total(k taint.Kind, t taint.Taint, value *big.Int) *big.Int {
+	switch {
+	case k == taint.Poison && t.Any():
+		return value
+	case k == taint.Poison:
+		return zero
+	case len(t.ByColour) == 1 && t.ByColour[0] != nil:
+		return t.ByColour[0]
+	case !t.Any():
+		return zero
+	}
+	return t.Total(k, value)
+}
+
+// Add adds g to f, which must be figures of its own (from newFigures).
 func (f Figures) Add(g Figures) {
+	if !f.owned {
+		panic("tracer: adding to figures that share their numbers")
+	}
 	for m := range f.Total {
 		f.Total[m].Add(f.Total[m], g.Total[m])
 		for c := range f.ByColour[m] {

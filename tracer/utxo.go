@@ -92,15 +92,16 @@ func (r *TxReconciliation) setPrimary() {
 
 // Check verifies the balances, under every model and colour.
 func (r *TxReconciliation) Check() error {
-	if new(big.Int).Add(r.ValueOut, r.Fee).Cmp(r.ValueIn) != 0 {
+	sum := new(big.Int)
+	if sum.Add(r.ValueOut, r.Fee).Cmp(r.ValueIn) != 0 {
 		return fmt.Errorf("transaction %s: value in %s != value out %s + fee %s", r.TxHash, r.ValueIn, r.ValueOut, r.Fee)
 	}
 	for m := range r.In.Total {
-		if new(big.Int).Add(r.Out.Total[m], r.FeeTaint.Total[m]).Cmp(r.In.Total[m]) != 0 {
+		if sum.Add(r.Out.Total[m], r.FeeTaint.Total[m]).Cmp(r.In.Total[m]) != 0 {
 			return fmt.Errorf("transaction %s: model %d: taint in %s != taint out %s + fee taint %s", r.TxHash, m, r.In.Total[m], r.Out.Total[m], r.FeeTaint.Total[m])
 		}
 		for c := range r.In.ByColour[m] {
-			if new(big.Int).Add(r.Out.ByColour[m][c], r.FeeTaint.ByColour[m][c]).Cmp(r.In.ByColour[m][c]) != 0 {
+			if sum.Add(r.Out.ByColour[m][c], r.FeeTaint.ByColour[m][c]).Cmp(r.In.ByColour[m][c]) != 0 {
 				return fmt.Errorf("transaction %s: model %d colour %d: taint in %s != taint out %s + fee taint %s", r.TxHash, m, c, r.In.ByColour[m][c], r.Out.ByColour[m][c], r.FeeTaint.ByColour[m][c])
 			}
 		}
@@ -142,6 +143,7 @@ type utxoWalker struct {
 	lb     Labels
 	cfg    Config
 	run    runModels
+	split  *taint.Splitter // shares every model's taint, one transaction at a time
 	coins  map[string]coin // "txid:vout" -> tainted, unspent as far as the walk got
 	queued map[string]bool // txids queued or done
 	queue  *queue[*UTXOTx]
@@ -168,7 +170,7 @@ func TraceUTXO(ctx context.Context, h UTXOHistory, lb Labels, cfg Config) (*Resu
 	if cfg.NativeAsset == "" {
 		cfg.NativeAsset = chains.AssetBTC
 	}
-	w := &utxoWalker{ctx: ctx, h: h, lb: lb, cfg: cfg, run: run, coins: map[string]coin{}, queue: newQueue(txBefore),
+	w := &utxoWalker{ctx: ctx, h: h, lb: lb, cfg: cfg, run: run, split: taint.NewSplitter(run.colours), coins: map[string]coin{}, queue: newQueue(txBefore),
 		queued: map[string]bool{}, nodes: map[string]*node{}, ends: map[[2]string]*Endpoint{}}
 	for _, s := range cfg.Seeds {
 		if err := w.seed(s); err != nil {
@@ -335,9 +337,11 @@ func (w *utxoWalker) taint(t *chains.Transfer, ts []taint.Taint, hop int) error 
 func (w *utxoWalker) spend(tx *UTXOTx) error {
 	rec := &tx.Tx
 	kinds := w.run.kinds
+	nIn := len(rec.Inputs)
+	coins := make([]taint.Coin, len(kinds)*nIn)
 	ins := make([][]taint.Coin, len(kinds)) // per model
 	for m := range ins {
-		ins[m] = make([]taint.Coin, len(rec.Inputs))
+		ins[m] = coins[m*nIn : (m+1)*nIn : (m+1)*nIn]
 	}
 	hop := -1
 	tainted := 0
@@ -395,7 +399,7 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	}
 	outs := make([]*big.Int, tx.NumOutputs)
 	for i := range outs {
-		outs[i] = new(big.Int)
+		outs[i] = zero // an output the history does not list (SplitTx changes none)
 	}
 	valueOut := new(big.Int)
 	for i := range tx.Outputs {
@@ -410,15 +414,16 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	if rec.Fee != nil {
 		fee.Set(rec.Fee)
 	}
-	rc := TxReconciliation{TxHash: rec.Hash, Asset: w.cfg.NativeAsset, ValueIn: valueIn, ValueOut: valueOut, Fee: fee,
-		In: w.run.zero(), Out: w.run.zero(), FeeTaint: w.run.zero(),
-		BlockNumber: rec.BlockNumber, TxIndex: rec.Index, InputsTainted: tainted, NumInputs: len(rec.Inputs)}
 	if new(big.Int).Add(valueOut, fee).Cmp(valueIn) != 0 {
 		return fmt.Errorf("reconciliation: transaction %s: value in %s != value out %s + fee %s", rec.Hash, valueIn, valueOut, fee)
 	}
-	splits := make([]taint.Split, len(kinds))
+	// One split per model; then the taints regrouped per output (and for
+	// the inputs and the fee), every model side by side.
+	per := make([]taint.Taint, (len(outs)+2)*len(kinds))
+	group := func(i int) []taint.Taint { return per[i*len(kinds) : (i+1)*len(kinds) : (i+1)*len(kinds)] }
+	in, feeT := group(len(outs)), group(len(outs)+1)
 	for m, k := range kinds {
-		sp, err := taint.SplitTx(k, w.run.colours, ins[m], outs, fee)
+		sp, err := w.split.Split(k, ins[m], outs, fee)
 		if err != nil {
 			return fmt.Errorf("transaction %s under %s: %w", rec.Hash, k, err)
 		}
@@ -426,25 +431,16 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 			if err := t.Check(k, outs[i]); err != nil {
 				return fmt.Errorf("transaction %s output %d: %w", rec.Hash, i, err)
 			}
+			group(i)[m] = t
 		}
-		splits[m] = sp
+		in[m], feeT[m] = sp.In, sp.Fee
 	}
-	outTaint := func(i int) []taint.Taint {
-		ts := make([]taint.Taint, len(kinds))
-		for m := range kinds {
-			ts[m] = splits[m].Outs[i]
-		}
-		return ts
-	}
-	in, feeT := make([]taint.Taint, len(kinds)), make([]taint.Taint, len(kinds))
-	for m := range kinds {
-		in[m], feeT[m] = splits[m].In, splits[m].Fee
-	}
-	rc.In.Add(w.run.figures(in, valueIn))
-	rc.FeeTaint.Add(w.run.figures(feeT, fee))
+	rc := TxReconciliation{TxHash: rec.Hash, Asset: w.cfg.NativeAsset, ValueIn: valueIn, ValueOut: valueOut, Fee: fee,
+		In: w.run.figures(in, valueIn), Out: w.run.zero(), FeeTaint: w.run.figures(feeT, fee),
+		BlockNumber: rec.BlockNumber, TxIndex: rec.Index, InputsTainted: tainted, NumInputs: len(rec.Inputs)}
 	figs := make([]Figures, len(outs))
 	for i := range outs {
-		figs[i] = w.run.figures(outTaint(i), outs[i])
+		figs[i] = w.run.figures(group(i), outs[i])
 		rc.Out.Add(figs[i])
 	}
 	rc.setPrimary()
@@ -454,7 +450,7 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	w.res.Reconciliation = append(w.res.Reconciliation, rc)
 	for i := range tx.Outputs {
 		o := &tx.Outputs[i]
-		ts, fig := outTaint(int(o.Ordinal)), figs[o.Ordinal]
+		ts, fig := group(int(o.Ordinal)), figs[o.Ordinal]
 		if !fig.Any() || w.cfg.MinValue != nil && o.Amount.Cmp(w.cfg.MinValue) < 0 {
 			continue
 		}

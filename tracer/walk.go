@@ -668,10 +668,21 @@ func addFigures(r *Reached, asset string, fig Figures, run runModels) {
 		r.Figures = map[string]Figures{}
 	}
 	f, ok := r.Figures[asset]
-	if !ok {
+	switch {
+	case !ok && !fig.owned:
+		// The first figures are shared until a second comes: most
+		// addresses of a laundering graph receive once.
+		r.Figures[asset] = fig
+		r.Taint[asset] = fig.Primary()
+		return
+	case !ok:
 		f = run.zero()
-		r.Figures[asset] = f
+	case !f.owned:
+		g := run.zero()
+		g.Add(f)
+		f = g
 	}
+	r.Figures[asset] = f
 	f.Add(fig)
 	r.Taint[asset] = f.Primary()
 }

@@ -93,10 +93,27 @@ func Seed(k Kind, colours, colour int, value *big.Int) Taint {
 	return t
 }
 
-func zeros(n int) []*big.Int {
+func zeros(n int) []*big.Int { return Zeros(n) }
+
+// slabWords is the room each number of Zeros has before it must grow: two
+// words hold any bitcoin amount and any product of two of them, and any
+// ether amount up to 2^128 wei.
+const slabWords = 2
+
+// Zeros returns n distinct zero numbers made in three allocations, each
+// with room for slabWords words, so that the sums and products the models
+// make of amounts rarely allocate again. The numbers may be changed and
+// grow freely; they share no digits.
+func Zeros(n int) []*big.Int {
+	if n == 0 {
+		return nil
+	}
+	ints := make([]big.Int, n)
+	words := make([]big.Word, n*slabWords)
 	out := make([]*big.Int, n)
 	for i := range out {
-		out[i] = new(big.Int)
+		lo := i * slabWords
+		out[i] = ints[i].SetBits(words[lo : lo : lo+slabWords])
 	}
 	return out
 }
@@ -141,7 +158,8 @@ func (t Taint) Total(k Kind, value *big.Int) *big.Int {
 // colours within value (each colour alone under poison), and a tape
 // layout that covers value and agrees with the colours.
 func (t Taint) Check(k Kind, value *big.Int) error {
-	sum := new(big.Int)
+	var sum *big.Int // of the colours, once a second one is tainted
+	var first *big.Int
 	for c, v := range t.ByColour {
 		if v == nil {
 			continue
@@ -152,19 +170,27 @@ func (t Taint) Check(k Kind, value *big.Int) error {
 		if k == Poison && v.Sign() != 0 && v.Cmp(value) != 0 {
 			return fmt.Errorf("poison: colour %d carries %s, not all or nothing of %s", c, v, value)
 		}
-		sum.Add(sum, v)
+		switch {
+		case v.Sign() == 0:
+		case first == nil:
+			first = v
+		case sum == nil:
+			sum = new(big.Int).Add(first, v)
+		default:
+			sum.Add(sum, v)
+		}
 	}
-	if k != Poison && sum.Cmp(value) > 0 {
+	if k != Poison && sum != nil && sum.Cmp(value) > 0 {
 		return fmt.Errorf("%s: taint %s exceeds the value %s", k, sum, value)
 	}
 	if t.Segs == nil {
-		if k.Tape() && sum.Sign() != 0 {
-			return fmt.Errorf("%s: taint %s without a layout", k, sum)
+		if k.Tape() && first != nil {
+			return fmt.Errorf("%s: taint %s without a layout", k, t.Total(k, value))
 		}
 		return nil
 	}
-	length := new(big.Int)
-	byColour := zeros(len(t.ByColour))
+	z := Zeros(1 + len(t.ByColour))
+	length, byColour := z[0], z[1:]
 	for _, s := range t.Segs {
 		if s.Len.Sign() <= 0 {
 			return fmt.Errorf("%s: empty or negative stretch %s", k, s.Len)
@@ -193,10 +219,7 @@ type tape struct {
 	segs []Seg
 	i    int
 	used *big.Int // taken from segs[i]
-	ins  []Seg    // scratch
 }
-
-func newTape() *tape { return &tape{used: new(big.Int)} }
 
 // push appends a piece laid out as segs (nil: clean value) to the tape.
 func (tp *tape) push(value *big.Int, segs []Seg) {
@@ -210,11 +233,11 @@ func (tp *tape) push(value *big.Int, segs []Seg) {
 	tp.segs = append(tp.segs, segs...)
 }
 
-// take cuts n off the tape's front: its layout, merged where colours
-// repeat, and its taint per colour. Past the tape's end the value is clean.
-func (tp *tape) take(n *big.Int, colours int) Taint {
-	var c cut
-	c.init(colours)
+// take cuts n off the tape's front into dst (zeros, one per colour): its
+// layout, merged where colours repeat, and its taint per colour. Past the
+// tape's end the value is clean.
+func (tp *tape) take(n *big.Int, dst []*big.Int) Taint {
+	c := cut{t: Taint{ByColour: dst}}
 	need := new(big.Int).Set(n)
 	tp.takeInto(need, &c)
 	if need.Sign() > 0 {
@@ -231,6 +254,12 @@ func (tp *tape) done() bool { return tp.i >= len(tp.segs) }
 func (tp *tape) takeInto(need *big.Int, c *cut) {
 	for need.Sign() > 0 && tp.i < len(tp.segs) {
 		s := tp.segs[tp.i]
+		if tp.used.Sign() == 0 && s.Len.Cmp(need) <= 0 { // the whole stretch
+			c.emit(s.Len, s.Colour)
+			need.Sub(need, s.Len)
+			tp.i++
+			continue
+		}
 		left := new(big.Int).Sub(s.Len, tp.used)
 		if left.Cmp(need) <= 0 {
 			c.emit(left, s.Colour)
@@ -239,7 +268,7 @@ func (tp *tape) takeInto(need *big.Int, c *cut) {
 			tp.used.SetInt64(0)
 			continue
 		}
-		c.emit(need, s.Colour)
+		c.emit(new(big.Int).Set(need), s.Colour)
 		tp.used.Add(tp.used, need)
 		need.SetInt64(0)
 	}
@@ -254,16 +283,19 @@ type cut struct {
 
 func (c *cut) init(colours int) { c.t = Taint{ByColour: zeros(colours)} }
 
+// emit appends a stretch of length l. The layout keeps l itself: l must
+// not be changed afterwards (stretches are never changed in place; a
+// merge makes a new length).
 func (c *cut) emit(l *big.Int, colour int) {
 	if colour >= 0 {
 		c.t.ByColour[colour].Add(c.t.ByColour[colour], l)
 		c.tainted = true
 	}
 	if k := len(c.segs); k > 0 && c.segs[k-1].Colour == colour {
-		c.segs[k-1].Len.Add(c.segs[k-1].Len, l)
+		c.segs[k-1].Len = new(big.Int).Add(c.segs[k-1].Len, l)
 		return
 	}
-	c.segs = append(c.segs, Seg{Len: new(big.Int).Set(l), Colour: colour})
+	c.segs = append(c.segs, Seg{Len: l, Colour: colour})
 }
 
 // taint is what was cut; the layout only when some of it is tainted.

@@ -3,7 +3,7 @@ package taint
 import (
 	"fmt"
 	"math/big"
-	"sort"
+	"slices"
 )
 
 // Coin is an input of a utxo transaction: its value and its taint under
@@ -26,60 +26,87 @@ type Split struct {
 
 // SplitTx shares the taint of a transaction's inputs over its outputs (in
 // serialised order) and its fee under model k, with colours colours. The
-// value must balance: sum(ins) = sum(outs) + fee.
+// value must balance: sum(ins) = sum(outs) + fee. A walk that splits many
+// transactions uses a Splitter instead, which keeps its working space.
 func SplitTx(k Kind, colours int, ins []Coin, outs []*big.Int, fee *big.Int) (Split, error) {
-	v := new(big.Int)
+	return NewSplitter(colours).Split(k, ins, outs, fee)
+}
+
+// Splitter splits transactions with a fixed number of colours, reusing its
+// working space from one call to the next; it is not safe for concurrent
+// use. The splits it returns share nothing with it or with each other.
+type Splitter struct {
+	colours         int
+	v, out, fee     *big.Int // the value in, the value out, the fee left to fill
+	give            *big.Int
+	rest, room, buf []*big.Int
+	order           []int
+	tp              tape
+	slots           []Taint
+}
+
+// NewSplitter returns a Splitter for colours colours.
+func NewSplitter(colours int) *Splitter {
+	z := Zeros(4 + colours)
+	return &Splitter{colours: colours, v: z[0], out: z[1], fee: z[2], give: z[3], rest: z[4:],
+		tp: tape{used: new(big.Int)}}
+}
+
+// Split shares the inputs' taint under model k, as SplitTx.
+func (s *Splitter) Split(k Kind, ins []Coin, outs []*big.Int, fee *big.Int) (Split, error) {
+	s.v.SetInt64(0)
 	for _, c := range ins {
-		v.Add(v, c.Value)
+		s.v.Add(s.v, c.Value)
 	}
-	out := new(big.Int).Set(fee)
+	s.out.Set(fee)
 	for _, o := range outs {
-		out.Add(out, o)
+		s.out.Add(s.out, o)
 	}
-	if v.Cmp(out) != 0 {
-		return Split{}, fmt.Errorf("value in %s != value out and fee %s", v, out)
+	if s.v.Cmp(s.out) != 0 {
+		return Split{}, fmt.Errorf("value in %s != value out and fee %s", s.v, s.out)
 	}
 	switch k {
 	case Poison:
-		return splitPoison(colours, ins, outs, fee, v), nil
+		return s.poison(ins, outs, fee), nil
 	case Haircut:
-		return splitHaircut(colours, ins, outs, fee, v), nil
+		return s.haircut(ins, outs, fee), nil
 	case FIFO, LIFO:
-		return splitTape(k, colours, ins, outs, fee), nil
+		return s.lay(k, ins, outs, fee), nil
 	case TIHO:
-		return splitTIHO(colours, ins, outs, fee), nil
+		return s.tiho(ins, outs, fee), nil
 	}
 	return Split{}, fmt.Errorf("unknown taint model %v", k)
 }
 
-func sumTaint(colours int, ins []Coin) []*big.Int {
-	t := zeros(colours)
-	for _, c := range ins {
-		for i := range t {
-			t[i].Add(t[i], c.Taint.Of(i))
-		}
-	}
-	return t
-}
-
-func newSplit(colours, n int) Split {
-	sp := Split{In: Taint{ByColour: zeros(colours)}, Outs: make([]Taint, n), Fee: Taint{ByColour: zeros(colours)}}
+// newSplit is a split of n outputs, every figure zero, its numbers made
+// in one go; In holds the sum of the inputs' taint per colour.
+func (s *Splitter) newSplit(ins []Coin, n int) Split {
+	colours := s.colours
+	z := Zeros((n + 2) * colours)
+	part := func(i int) Taint { return Taint{ByColour: z[i*colours : (i+1)*colours : (i+1)*colours]} }
+	sp := Split{In: part(n), Outs: make([]Taint, n), Fee: part(n + 1)}
 	for i := range sp.Outs {
-		sp.Outs[i] = Taint{ByColour: zeros(colours)}
+		sp.Outs[i] = part(i)
+	}
+	for _, c := range ins {
+		for i, x := range c.Taint.ByColour {
+			if i < colours && x != nil && x.Sign() != 0 {
+				sp.In.ByColour[i].Add(sp.In.ByColour[i], x)
+			}
+		}
 	}
 	return sp
 }
 
-// splitPoison: every colour present in any input marks every output, the
-// fee and the whole value in.
-func splitPoison(colours int, ins []Coin, outs []*big.Int, fee, v *big.Int) Split {
-	sp := newSplit(colours, len(outs))
-	t := sumTaint(colours, ins)
-	for c := range t {
-		if t[c].Sign() == 0 {
+// poison: every colour present in any input marks every output, the fee
+// and the whole value in.
+func (s *Splitter) poison(ins []Coin, outs []*big.Int, fee *big.Int) Split {
+	sp := s.newSplit(ins, len(outs))
+	for c, t := range sp.In.ByColour {
+		if t.Sign() == 0 {
 			continue
 		}
-		sp.In.ByColour[c].Set(v)
+		t.Set(s.v)
 		for i, o := range outs {
 			sp.Outs[i].ByColour[c].Set(o)
 		}
@@ -88,69 +115,119 @@ func splitPoison(colours int, ins []Coin, outs []*big.Int, fee, v *big.Int) Spli
 	return sp
 }
 
-// bySize orders indexes of values from the largest, the earlier of equal
-// ones first.
+// bySize orders the indexes of values from the largest, the earlier of
+// equal ones first.
 func bySize(values []*big.Int) []int {
-	order := make([]int, len(values))
-	for i := range order {
-		order[i] = i
+	return sortBySize(make([]int, 0, len(values)+1), values)
+}
+
+// sortBySize is bySize into order's space.
+func sortBySize(order []int, values []*big.Int) []int {
+	order = order[:0]
+	for i := range values {
+		order = append(order, i)
 	}
-	sort.SliceStable(order, func(a, b int) bool { return values[order[a]].Cmp(values[order[b]]) > 0 })
+	slices.SortStableFunc(order, func(a, b int) int { return values[b].Cmp(values[a]) })
 	return order
 }
 
-// splitHaircut: floor per output and colour; the remainder to the fee,
-// then to the largest outputs (see the package comment).
-func splitHaircut(colours int, ins []Coin, outs []*big.Int, fee, v *big.Int) Split {
-	sp := newSplit(colours, len(outs))
-	t := sumTaint(colours, ins)
-	rest := zeros(colours)
-	room := make([]*big.Int, len(outs))
-	for i, o := range outs {
-		room[i] = new(big.Int).Set(o)
-	}
+// fill hands out taint per colour over slots in the given order, each slot
+// up to its room.
+func fill(t []*big.Int, order []int, room []*big.Int, slots []Taint) {
+	left, give := new(big.Int), new(big.Int)
 	for c := range t {
-		sp.In.ByColour[c].Set(t[c])
+		left.Set(t[c])
+		for _, i := range order {
+			if left.Sign() == 0 {
+				break
+			}
+			give.Set(minBig(left, room[i]))
+			slots[i].ByColour[c].Add(slots[i].ByColour[c], give)
+			room[i].Sub(room[i], give)
+			left.Sub(left, give)
+		}
+	}
+}
+
+// roomFor sets s.room to copies of xs.
+func (s *Splitter) roomFor(xs ...[]*big.Int) []*big.Int {
+	n := 0
+	for _, x := range xs {
+		n += len(x)
+	}
+	if len(s.buf) < n {
+		s.buf = Zeros(max(n, 2*len(s.buf)))
+	}
+	s.room = s.buf[:0]
+	for _, x := range xs {
+		for _, v := range x {
+			s.room = append(s.room, s.buf[len(s.room)].Set(v))
+		}
+	}
+	return s.room
+}
+
+// haircut: floor per output and colour; the remainder to the fee, then to
+// the largest outputs (see the package comment).
+func (s *Splitter) haircut(ins []Coin, outs []*big.Int, fee *big.Int) Split {
+	sp := s.newSplit(ins, len(outs))
+	t := sp.In.ByColour
+	if !sp.In.Any() {
+		return sp
+	}
+	room := s.roomFor(outs)
+	for c := range t {
+		rest := s.rest[c].Set(t[c])
 		if t[c].Sign() == 0 {
 			continue
 		}
-		rest[c].Set(t[c])
 		for i, o := range outs {
 			x := sp.Outs[i].ByColour[c]
 			x.Mul(o, t[c])
-			x.Quo(x, v)
-			rest[c].Sub(rest[c], x)
+			x.Quo(x, s.v)
+			rest.Sub(rest, x)
 			room[i].Sub(room[i], x)
 		}
 	}
-	feeRoom := new(big.Int).Set(fee)
-	order := bySize(outs)
+	s.fee.Set(fee)
+	var order []int
+	give := s.give
 	for c := range t {
-		if rest[c].Sign() == 0 {
+		rest := s.rest[c]
+		if rest.Sign() == 0 {
 			continue
 		}
-		give := new(big.Int).Set(minBig(rest[c], feeRoom))
+		give.Set(minBig(rest, s.fee))
 		sp.Fee.ByColour[c].Add(sp.Fee.ByColour[c], give)
-		feeRoom.Sub(feeRoom, give)
-		rest[c].Sub(rest[c], give)
+		s.fee.Sub(s.fee, give)
+		rest.Sub(rest, give)
+		if order == nil && rest.Sign() > 0 {
+			s.order = sortBySize(s.order, outs)
+			order = s.order
+		}
 		for _, i := range order {
-			if rest[c].Sign() == 0 {
+			if rest.Sign() == 0 {
 				break
 			}
-			give := new(big.Int).Set(minBig(rest[c], room[i]))
+			give.Set(minBig(rest, room[i]))
 			sp.Outs[i].ByColour[c].Add(sp.Outs[i].ByColour[c], give)
 			room[i].Sub(room[i], give)
-			rest[c].Sub(rest[c], give)
+			rest.Sub(rest, give)
 		}
 	}
 	return sp
 }
 
-// splitTape lays the inputs end to end (reversed for LIFO); the outputs
-// take the next slices, the fee the last.
-func splitTape(k Kind, colours int, ins []Coin, outs []*big.Int, fee *big.Int) Split {
-	sp := Split{In: Taint{ByColour: sumTaint(colours, ins)}, Outs: make([]Taint, len(outs))}
-	tp := newTape()
+// lay lays the inputs end to end on a tape (reversed for LIFO); the
+// outputs take the next slices, the fee the last.
+func (s *Splitter) lay(k Kind, ins []Coin, outs []*big.Int, fee *big.Int) Split {
+	sp := s.newSplit(ins, len(outs))
+	if !sp.In.Any() {
+		return sp
+	}
+	tp := &s.tp
+	tp.segs, tp.i = tp.segs[:0], 0
+	tp.used.SetInt64(0)
 	for i := range ins {
 		c := ins[i]
 		if k == LIFO {
@@ -159,44 +236,25 @@ func splitTape(k Kind, colours int, ins []Coin, outs []*big.Int, fee *big.Int) S
 		tp.push(c.Value, c.Taint.Segs)
 	}
 	for i, o := range outs {
-		sp.Outs[i] = tp.take(o, colours)
+		sp.Outs[i] = tp.take(o, sp.Outs[i].ByColour)
 	}
-	sp.Fee = tp.take(fee, colours)
+	sp.Fee = tp.take(fee, sp.Fee.ByColour)
+	clear(tp.segs) // hold on to no coin's layout
 	return sp
 }
 
-// fill hands out taint per colour over slots in the given order, each slot
-// up to its room.
-func fill(t []*big.Int, order []int, room []*big.Int, slots []Taint) {
-	for c := range t {
-		left := new(big.Int).Set(t[c])
-		for _, i := range order {
-			if left.Sign() == 0 {
-				break
-			}
-			give := new(big.Int).Set(minBig(left, room[i]))
-			slots[i].ByColour[c].Add(slots[i].ByColour[c], give)
-			room[i].Sub(room[i], give)
-			left.Sub(left, give)
-		}
+// tiho gives the tainted value to the largest outputs first and the fee
+// last.
+func (s *Splitter) tiho(ins []Coin, outs []*big.Int, fee *big.Int) Split {
+	sp := s.newSplit(ins, len(outs))
+	t := sp.In.ByColour
+	if !sp.In.Any() {
+		return sp
 	}
-}
-
-// splitTIHO gives the tainted value to the largest outputs first and the
-// fee last.
-func splitTIHO(colours int, ins []Coin, outs []*big.Int, fee *big.Int) Split {
-	sp := newSplit(colours, len(outs))
-	t := sumTaint(colours, ins)
-	for c := range t {
-		sp.In.ByColour[c].Set(t[c])
-	}
-	slots := append(append([]Taint{}, sp.Outs...), sp.Fee)
-	room := make([]*big.Int, 0, len(outs)+1)
-	for _, o := range outs {
-		room = append(room, new(big.Int).Set(o))
-	}
-	room = append(room, new(big.Int).Set(fee))
-	order := append(bySize(outs), len(outs))
-	fill(t, order, room, slots)
+	s.slots = append(append(s.slots[:0], sp.Outs...), sp.Fee)
+	room := s.roomFor(outs, []*big.Int{fee})
+	s.order = append(sortBySize(s.order, outs), len(outs))
+	fill(t, s.order, room, s.slots)
+	clear(s.slots)
 	return sp
 }
