@@ -31,22 +31,24 @@ func newFigures(models, colours int) Figures {
 
 var zero = new(big.Int)
 
-// figuresOf states what a value carries under each model. The figures
-// share the taints' numbers: neither may be changed afterwards (sums are
-// made in figures of their own, from newFigures).
-func figuresOf(models []taint.Kind, colours int, ts []taint.Taint, value *big.Int) Figures {
+// figuresOf states what a value carries under each model, model m's
+// taint being at(m). The figures share the taints' numbers: neither may be
+// changed afterwards (sums are made in figures of their own, from
+// newFigures).
+func figuresOf(models []taint.Kind, colours int, value *big.Int, at func(m int) taint.Taint) Figures {
 	f := Figures{Total: make([]*big.Int, len(models)), ByColour: make([][]*big.Int, len(models))}
 	for m, k := range models {
-		f.Total[m] = total(k, ts[m], value)
-		if len(ts[m].ByColour) == colours {
-			f.ByColour[m] = ts[m].ByColour
+		t := at(m)
+		f.Total[m] = total(k, t, value)
+		if len(t.ByColour) == colours {
+			f.ByColour[m] = t.ByColour
 			continue
 		}
 		f.ByColour[m] = make([]*big.Int, colours)
 		for c := range f.ByColour[m] {
 			f.ByColour[m][c] = zero
-			if c < len(ts[m].ByColour) && ts[m].ByColour[c] != nil {
-				f.ByColour[m][c] = ts[m].ByColour[c]
+			if c < len(t.ByColour) && t.ByColour[c] != nil {
+				f.ByColour[m][c] = t.ByColour[c]
 			}
 		}
 	}
@@ -80,6 +82,19 @@ func (f Figures) Add(g Figures) {
 			f.ByColour[m][c].Add(f.ByColour[m][c], g.ByColour[m][c])
 		}
 	}
+}
+
+// sum is the sum of fs: fs[0] itself when it is alone (shared, as figures
+// from figuresOf are), else figures of its own.
+func (r runModels) sum(fs ...Figures) Figures {
+	if len(fs) == 1 {
+		return fs[0]
+	}
+	f := r.zero()
+	for _, g := range fs {
+		f.Add(g)
+	}
+	return f
 }
 
 // Any reports whether any model gives any taint.
@@ -160,7 +175,12 @@ func (r runModels) seed(colour int, value *big.Int) []taint.Taint {
 func (r runModels) clean() []taint.Taint { return r.none }
 
 func (r runModels) figures(ts []taint.Taint, value *big.Int) Figures {
-	return figuresOf(r.kinds, r.colours, ts, value)
+	return figuresOf(r.kinds, r.colours, value, func(m int) taint.Taint { return ts[m] })
+}
+
+// figuresAt is figures with model m's taint at(m).
+func (r runModels) figuresAt(value *big.Int, at func(m int) taint.Taint) Figures {
+	return figuresOf(r.kinds, r.colours, value, at)
 }
 
 func (r runModels) zero() Figures { return newFigures(len(r.kinds), r.colours) }

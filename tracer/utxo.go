@@ -144,6 +144,7 @@ type utxoWalker struct {
 	cfg    Config
 	run    runModels
 	split  *taint.Splitter // shares every model's taint, one transaction at a time
+	splits []taint.Split   // its splits of the transaction at hand, one per model
 	coins  map[string]coin // "txid:vout" -> tainted, unspent as far as the walk got
 	queued map[string]bool // txids queued or done
 	queue  *queue[*UTXOTx]
@@ -417,11 +418,9 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	if new(big.Int).Add(valueOut, fee).Cmp(valueIn) != 0 {
 		return fmt.Errorf("reconciliation: transaction %s: value in %s != value out %s + fee %s", rec.Hash, valueIn, valueOut, fee)
 	}
-	// One split per model; then the taints regrouped per output (and for
-	// the inputs and the fee), every model side by side.
-	per := make([]taint.Taint, (len(outs)+2)*len(kinds))
-	group := func(i int) []taint.Taint { return per[i*len(kinds) : (i+1)*len(kinds) : (i+1)*len(kinds)] }
-	in, feeT := group(len(outs)), group(len(outs)+1)
+	// One split per model (into the walker's buffer: the splits' taints
+	// are copied out of it below).
+	splits := w.splits[:0]
 	for m, k := range kinds {
 		sp, err := w.split.Split(k, ins[m], outs, fee)
 		if err != nil {
@@ -431,18 +430,20 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 			if err := t.Check(k, outs[i]); err != nil {
 				return fmt.Errorf("transaction %s output %d: %w", rec.Hash, i, err)
 			}
-			group(i)[m] = t
 		}
-		in[m], feeT[m] = sp.In, sp.Fee
+		splits = append(splits, sp)
 	}
+	w.splits = splits
+	defer clear(w.splits)
 	rc := TxReconciliation{TxHash: rec.Hash, Asset: w.cfg.NativeAsset, ValueIn: valueIn, ValueOut: valueOut, Fee: fee,
-		In: w.run.figures(in, valueIn), Out: w.run.zero(), FeeTaint: w.run.figures(feeT, fee),
+		In:          w.run.figuresAt(valueIn, func(m int) taint.Taint { return splits[m].In }),
+		FeeTaint:    w.run.figuresAt(fee, func(m int) taint.Taint { return splits[m].Fee }),
 		BlockNumber: rec.BlockNumber, TxIndex: rec.Index, InputsTainted: tainted, NumInputs: len(rec.Inputs)}
 	figs := make([]Figures, len(outs))
 	for i := range outs {
-		figs[i] = w.run.figures(group(i), outs[i])
-		rc.Out.Add(figs[i])
+		figs[i] = w.run.figuresAt(outs[i], func(m int) taint.Taint { return splits[m].Outs[i] })
 	}
+	rc.Out = w.run.sum(figs...)
 	rc.setPrimary()
 	if err := rc.Check(); err != nil {
 		return fmt.Errorf("reconciliation: %w", err)
@@ -450,7 +451,7 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 	w.res.Reconciliation = append(w.res.Reconciliation, rc)
 	for i := range tx.Outputs {
 		o := &tx.Outputs[i]
-		ts, fig := group(int(o.Ordinal)), figs[o.Ordinal]
+		fig := figs[o.Ordinal]
 		if !fig.Any() || w.cfg.MinValue != nil && o.Amount.Cmp(w.cfg.MinValue) < 0 {
 			continue
 		}
@@ -461,6 +462,10 @@ func (w *utxoWalker) spend(tx *UTXOTx) error {
 		}
 		if n.r.Stop {
 			addEndpoint(w.ends, n, o, fig)
+		}
+		ts := make([]taint.Taint, len(kinds))
+		for m := range ts {
+			ts[m] = splits[m].Outs[o.Ordinal]
 		}
 		if err := w.taint(o, ts, hop); err != nil {
 			return err

@@ -553,11 +553,12 @@ func (w *walker) debit(e *event) ([]taint.Taint, error) {
 		if g.fee != nil {
 			fee = g.fee.fee
 		}
+		per := make([]taint.Taint, (len(g.outs)+1)*len(ls))
 		g.taints = make([][]taint.Taint, len(g.outs))
 		for i := range g.taints {
-			g.taints[i] = make([]taint.Taint, len(ls))
+			g.taints[i] = per[i*len(ls) : (i+1)*len(ls) : (i+1)*len(ls)]
 		}
-		g.feeT = make([]taint.Taint, len(ls))
+		g.feeT = per[len(g.outs)*len(ls):]
 		for m, l := range ls {
 			outs, ft := l.Debit(amounts, fee)
 			for i := range outs {
@@ -582,25 +583,24 @@ func (w *walker) debit(e *event) ([]taint.Taint, error) {
 // groups' senders gave up (outflows and fee), in value and in taint.
 func (w *walker) reconcile(k [2]string, groups []*debitGroup) TxReconciliation {
 	rc := TxReconciliation{TxHash: k[0], Asset: k[1], ValueIn: new(big.Int), ValueOut: new(big.Int), Fee: new(big.Int),
-		BlockNumber: groups[0].at.block, TxIndex: groups[0].at.tx, In: w.run.zero(), Out: w.run.zero(), FeeTaint: w.run.zero()}
+		BlockNumber: groups[0].at.block, TxIndex: groups[0].at.tx}
+	var outs, fees []Figures
 	for _, g := range groups {
 		for i, o := range g.outs {
 			a := o.transfer.Amount
 			rc.ValueIn.Add(rc.ValueIn, a)
 			rc.ValueOut.Add(rc.ValueOut, a)
-			f := w.run.figures(g.taints[i], a)
-			rc.In.Add(f)
-			rc.Out.Add(f)
+			outs = append(outs, w.run.figures(g.taints[i], a))
 		}
 		if g.fee != nil {
 			fee := g.fee.fee
 			rc.ValueIn.Add(rc.ValueIn, fee)
 			rc.Fee.Add(rc.Fee, fee)
-			f := w.run.figures(g.feeT, fee)
-			rc.In.Add(f)
-			rc.FeeTaint.Add(f)
+			fees = append(fees, w.run.figures(g.feeT, fee))
 		}
 	}
+	rc.Out, rc.FeeTaint = w.run.sum(outs...), w.run.sum(fees...)
+	rc.In = w.run.sum(append(outs, fees...)...)
 	rc.setPrimary()
 	return rc
 }

@@ -20,6 +20,7 @@ type Ledger struct {
 	marked  []bool     // poison: colours ever held
 	lots    []*tape    // FIFO, LIFO: each credit laid out (clean included), read from its start
 	head    int        // FIFO: first lot still held
+	tmp     big.Int    // working space
 }
 
 // NewLedger opens a ledger on an opening balance. A seed's ledger (source
@@ -27,7 +28,7 @@ type Ledger struct {
 // per colour the address is known to hold at opening (nil: none), capped
 // by the balance; on the tape models it lies after the clean part.
 func NewLedger(k Kind, colours int, opening *big.Int, source int, held []*big.Int) *Ledger {
-	l := &Ledger{kind: k, colours: colours, source: source, bal: new(big.Int)}
+	l := &Ledger{kind: k, colours: colours, source: source, bal: newNum()}
 	switch k {
 	case Poison:
 		l.marked = make([]bool, colours)
@@ -97,7 +98,7 @@ func (l *Ledger) Held() []*big.Int {
 				}
 				out[s.Colour].Add(out[s.Colour], s.Len)
 				if j == tp.i {
-					out[s.Colour].Sub(out[s.Colour], tp.used)
+					out[s.Colour].Sub(out[s.Colour], &tp.used)
 				}
 			}
 		}
@@ -127,9 +128,12 @@ func (l *Ledger) add(amount *big.Int, t Taint) {
 			}
 		}
 	case Haircut, TIHO:
-		sum := new(big.Int)
+		sum := &l.tmp
+		sum.SetInt64(0)
 		for c := range l.held {
-			l.held[c].Add(l.held[c], t.Of(c))
+			if c < len(t.ByColour) && t.ByColour[c] != nil {
+				l.held[c].Add(l.held[c], t.ByColour[c])
+			}
 			sum.Add(sum, l.held[c])
 		}
 		l.cap(sum)
@@ -139,15 +143,19 @@ func (l *Ledger) add(amount *big.Int, t Taint) {
 		}
 		segs := t.Segs
 		if segs == nil {
-			segs = []Seg{{Len: new(big.Int).Set(amount), Colour: Clean}}
+			// A stretch keeps its length, which is never changed.
+			segs = []Seg{{Len: amount, Colour: Clean}}
 		}
-		l.lots = append(l.lots, &tape{segs: segs, used: new(big.Int)})
+		l.lots = append(l.lots, &tape{segs: segs})
 	}
 }
 
 // cap keeps the tainted balance within the balance, taking the excess off
 // the last colours first.
 func (l *Ledger) cap(sum *big.Int) {
+	if sum.Cmp(l.bal) <= 0 {
+		return
+	}
 	over := new(big.Int).Sub(sum, l.bal)
 	for c := len(l.held) - 1; c >= 0 && over.Sign() > 0; c-- {
 		x := new(big.Int).Set(minBig(over, l.held[c]))
@@ -164,19 +172,18 @@ func (l *Ledger) Debit(amounts []*big.Int, fee *big.Int) (outs []Taint, feeTaint
 	if fee != nil {
 		all = append(append(make([]*big.Int, 0, len(amounts)+1), amounts...), fee)
 	}
-	total := new(big.Int)
+	total := l.tmp.SetInt64(0)
 	for _, a := range all {
 		total.Add(total, a)
 	}
 	if l.bal.Cmp(total) < 0 {
 		l.bal.Set(total) // unseen clean funds paid the difference
 	}
-	var got []Taint
+	// One more than all: the fee's, zero, when there is no fee.
+	got := newTaints(len(amounts)+1, l.colours)
 	switch l.kind {
 	case Poison:
-		got = make([]Taint, len(all))
 		for i, a := range all {
-			got[i] = Taint{ByColour: zeros(l.colours)}
 			for c, m := range l.marked {
 				if m {
 					got[i].ByColour[c].Set(a)
@@ -185,9 +192,7 @@ func (l *Ledger) Debit(amounts []*big.Int, fee *big.Int) (outs []Taint, feeTaint
 		}
 		l.bal.Sub(l.bal, total)
 	case Haircut:
-		got = make([]Taint, len(all))
 		for i, a := range all {
-			got[i] = Taint{ByColour: zeros(l.colours)}
 			if l.bal.Sign() > 0 {
 				for c := range l.held {
 					if l.held[c].Sign() == 0 {
@@ -200,6 +205,9 @@ func (l *Ledger) Debit(amounts []*big.Int, fee *big.Int) (outs []Taint, feeTaint
 				}
 			}
 			l.bal.Sub(l.bal, a)
+			if len(l.held) < 2 {
+				continue // one colour's floor never leaves more than the balance
+			}
 			// With several colours the floors can leave the ledger a unit
 			// or so more taint than balance: that excess leaves with the
 			// outflow (it has the room: its clean part is at least the
@@ -216,41 +224,31 @@ func (l *Ledger) Debit(amounts []*big.Int, fee *big.Int) (outs []Taint, feeTaint
 			}
 		}
 	case TIHO:
-		got = make([]Taint, len(all))
-		room := make([]*big.Int, len(all))
-		for i, a := range all {
-			got[i] = Taint{ByColour: zeros(l.colours)}
-			room[i] = new(big.Int).Set(a)
-		}
+		room := copies(all)
 		order := bySize(amounts)
 		if fee != nil {
 			order = append(order, len(amounts))
 		}
 		fill(l.held, order, room, got)
 		for c := range l.held {
-			for i := range got {
+			for i := range all {
 				l.held[c].Sub(l.held[c], got[i].ByColour[c])
 			}
 		}
 		l.bal.Sub(l.bal, total)
 	default:
-		got = l.takeLots(all)
+		l.takeLots(all, got)
 	}
-	if fee != nil {
-		return got[:len(amounts)], got[len(amounts)]
-	}
-	return got, Taint{ByColour: zeros(l.colours)}
+	return got[:len(amounts):len(amounts)], got[len(amounts)]
 }
 
 // takeLots cuts each amount off the lots: the oldest first under FIFO, the
 // newest first under LIFO, each lot from its start. Past the last lot the
 // value is clean (funds the walk did not see).
-func (l *Ledger) takeLots(all []*big.Int) []Taint {
-	got := make([]Taint, len(all))
+func (l *Ledger) takeLots(all []*big.Int, got []Taint) {
 	for i, a := range all {
-		var c cut
-		c.init(l.colours)
-		need := new(big.Int).Set(a)
+		c := cut{t: got[i]}
+		need := l.tmp.Set(a)
 		for need.Sign() > 0 {
 			tp := l.top()
 			if tp == nil {
@@ -262,12 +260,11 @@ func (l *Ledger) takeLots(all []*big.Int) []Taint {
 			}
 		}
 		if need.Sign() > 0 {
-			c.emit(need, Clean)
+			c.emit(newNum().Set(need), Clean)
 		}
 		got[i] = c.taint()
 		l.bal.Sub(l.bal, a)
 	}
-	return got
 }
 
 // top is the lot the next outflow takes from (nil: none left).

@@ -95,10 +95,43 @@ func Seed(k Kind, colours, colour int, value *big.Int) Taint {
 
 func zeros(n int) []*big.Int { return Zeros(n) }
 
-// slabWords is the room each number of Zeros has before it must grow: two
-// words hold any bitcoin amount and any product of two of them, and any
-// ether amount up to 2^128 wei.
-const slabWords = 2
+// copies returns fresh copies of xs, made in one go.
+func copies(xs []*big.Int) []*big.Int {
+	out := Zeros(len(xs))
+	for i, x := range xs {
+		out[i].Set(x)
+	}
+	return out
+}
+
+// newTaints returns n taints, every colour zero, their numbers made in
+// one go.
+func newTaints(n, colours int) []Taint {
+	z := Zeros(n * colours)
+	ts := make([]Taint, n)
+	for i := range ts {
+		ts[i].ByColour = z[i*colours : (i+1)*colours : (i+1)*colours]
+	}
+	return ts
+}
+
+// slabWords is the room each number of Zeros has before it must grow: four
+// words hold the sums of ether amounts up to 2^128 wei and their products
+// (the haircut's), and the same of bitcoin amounts with room to spare.
+const slabWords = 4
+
+// num is a number with room for slabWords words, in one allocation.
+type num struct {
+	i big.Int
+	w [slabWords]big.Word
+}
+
+// newNum returns a zero number with room for slabWords words, made in one
+// allocation where new(big.Int) and its first digits take two.
+func newNum() *big.Int {
+	n := new(num)
+	return n.i.SetBits(n.w[:0])
+}
 
 // Zeros returns n distinct zero numbers made in three allocations, each
 // with room for slabWords words, so that the sums and products the models
@@ -189,26 +222,28 @@ func (t Taint) Check(k Kind, value *big.Int) error {
 		}
 		return nil
 	}
-	z := Zeros(1 + len(t.ByColour))
-	length, byColour := z[0], z[1:]
+	var acc big.Int // one sum, reused: a check allocates little
 	for _, s := range t.Segs {
 		if s.Len.Sign() <= 0 {
-			return fmt.Errorf("%s: empty or negative stretch %s", k, s.Len)
+			return fmt.Errorf("%s: empty or negative stretch %s", k, s.Len.String())
 		}
-		length.Add(length, s.Len)
-		if s.Colour >= len(byColour) {
-			return fmt.Errorf("%s: stretch of colour %d, only %d colours", k, s.Colour, len(byColour))
+		if s.Colour >= len(t.ByColour) {
+			return fmt.Errorf("%s: stretch of colour %d, only %d colours", k, s.Colour, len(t.ByColour))
 		}
-		if s.Colour >= 0 {
-			byColour[s.Colour].Add(byColour[s.Colour], s.Len)
-		}
+		acc.Add(&acc, s.Len)
 	}
-	if length.Cmp(value) != 0 {
-		return fmt.Errorf("%s: layout covers %s of %s", k, length, value)
+	if acc.Cmp(value) != 0 {
+		return fmt.Errorf("%s: layout covers %s of %s", k, acc.String(), value)
 	}
-	for c := range byColour {
-		if byColour[c].Cmp(t.Of(c)) != 0 {
-			return fmt.Errorf("%s: layout holds %s of colour %d, the coin says %s", k, byColour[c], c, t.Of(c))
+	for c := range t.ByColour {
+		acc.SetInt64(0)
+		for _, s := range t.Segs {
+			if s.Colour == c {
+				acc.Add(&acc, s.Len)
+			}
+		}
+		if acc.Cmp(t.Of(c)) != 0 {
+			return fmt.Errorf("%s: layout holds %s of colour %d, the coin says %s", k, acc.String(), c, t.Of(c))
 		}
 	}
 	return nil
@@ -218,7 +253,7 @@ func (t Taint) Check(k Kind, value *big.Int) error {
 type tape struct {
 	segs []Seg
 	i    int
-	used *big.Int // taken from segs[i]
+	used big.Int // taken from segs[i]
 }
 
 // push appends a piece laid out as segs (nil: clean value) to the tape.
@@ -235,13 +270,13 @@ func (tp *tape) push(value *big.Int, segs []Seg) {
 
 // take cuts n off the tape's front into dst (zeros, one per colour): its
 // layout, merged where colours repeat, and its taint per colour. Past the
-// tape's end the value is clean.
-func (tp *tape) take(n *big.Int, dst []*big.Int) Taint {
+// tape's end the value is clean. need is working space.
+func (tp *tape) take(n, need *big.Int, dst []*big.Int) Taint {
 	c := cut{t: Taint{ByColour: dst}}
-	need := new(big.Int).Set(n)
+	need.Set(n)
 	tp.takeInto(need, &c)
 	if need.Sign() > 0 {
-		c.emit(need, Clean)
+		c.emit(newNum().Set(need), Clean)
 	}
 	return c.taint()
 }
@@ -260,7 +295,7 @@ func (tp *tape) takeInto(need *big.Int, c *cut) {
 			tp.i++
 			continue
 		}
-		left := new(big.Int).Sub(s.Len, tp.used)
+		left := newNum().Sub(s.Len, &tp.used)
 		if left.Cmp(need) <= 0 {
 			c.emit(left, s.Colour)
 			need.Sub(need, left)
@@ -268,8 +303,8 @@ func (tp *tape) takeInto(need *big.Int, c *cut) {
 			tp.used.SetInt64(0)
 			continue
 		}
-		c.emit(new(big.Int).Set(need), s.Colour)
-		tp.used.Add(tp.used, need)
+		c.emit(newNum().Set(need), s.Colour)
+		tp.used.Add(&tp.used, need)
 		need.SetInt64(0)
 	}
 }
@@ -281,8 +316,6 @@ type cut struct {
 	tainted bool
 }
 
-func (c *cut) init(colours int) { c.t = Taint{ByColour: zeros(colours)} }
-
 // emit appends a stretch of length l. The layout keeps l itself: l must
 // not be changed afterwards (stretches are never changed in place; a
 // merge makes a new length).
@@ -292,7 +325,7 @@ func (c *cut) emit(l *big.Int, colour int) {
 		c.tainted = true
 	}
 	if k := len(c.segs); k > 0 && c.segs[k-1].Colour == colour {
-		c.segs[k-1].Len = new(big.Int).Add(c.segs[k-1].Len, l)
+		c.segs[k-1].Len = newNum().Add(c.segs[k-1].Len, l)
 		return
 	}
 	c.segs = append(c.segs, Seg{Len: l, Colour: colour})

@@ -48,8 +48,7 @@ type Splitter struct {
 // NewSplitter returns a Splitter for colours colours.
 func NewSplitter(colours int) *Splitter {
 	z := Zeros(4 + colours)
-	return &Splitter{colours: colours, v: z[0], out: z[1], fee: z[2], give: z[3], rest: z[4:],
-		tp: tape{used: new(big.Int)}}
+	return &Splitter{colours: colours, v: z[0], out: z[1], fee: z[2], give: z[3], rest: z[4:]}
 }
 
 // Split shares the inputs' taint under model k, as SplitTx.
@@ -81,16 +80,11 @@ func (s *Splitter) Split(k Kind, ins []Coin, outs []*big.Int, fee *big.Int) (Spl
 // newSplit is a split of n outputs, every figure zero, its numbers made
 // in one go; In holds the sum of the inputs' taint per colour.
 func (s *Splitter) newSplit(ins []Coin, n int) Split {
-	colours := s.colours
-	z := Zeros((n + 2) * colours)
-	part := func(i int) Taint { return Taint{ByColour: z[i*colours : (i+1)*colours : (i+1)*colours]} }
-	sp := Split{In: part(n), Outs: make([]Taint, n), Fee: part(n + 1)}
-	for i := range sp.Outs {
-		sp.Outs[i] = part(i)
-	}
+	ts := newTaints(n+2, s.colours)
+	sp := Split{Outs: ts[:n:n], In: ts[n], Fee: ts[n+1]}
 	for _, c := range ins {
 		for i, x := range c.Taint.ByColour {
-			if i < colours && x != nil && x.Sign() != 0 {
+			if i < s.colours && x != nil && x.Sign() != 0 {
 				sp.In.ByColour[i].Add(sp.In.ByColour[i], x)
 			}
 		}
@@ -236,9 +230,9 @@ func (s *Splitter) lay(k Kind, ins []Coin, outs []*big.Int, fee *big.Int) Split 
 		tp.push(c.Value, c.Taint.Segs)
 	}
 	for i, o := range outs {
-		sp.Outs[i] = tp.take(o, sp.Outs[i].ByColour)
+		sp.Outs[i] = tp.take(o, s.give, sp.Outs[i].ByColour)
 	}
-	sp.Fee = tp.take(fee, sp.Fee.ByColour)
+	sp.Fee = tp.take(fee, s.give, sp.Fee.ByColour)
 	clear(tp.segs) // hold on to no coin's layout
 	return sp
 }
