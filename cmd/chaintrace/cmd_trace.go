@@ -26,6 +26,7 @@ import (
 	"github.com/chaintrace/chaintrace/tracer"
 	"github.com/chaintrace/chaintrace/tracer/taint"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newTraceCommand(opts *globalOptions) *cobra.Command {
@@ -62,6 +63,16 @@ source accounts for under every --taint model.`,
 	f := cmd.Flags()
 	addHistoryFlags(f)
 	f.StringArray("seed", nil, "seed address, or on btc an output txid:vout (repeatable); NAME=SEED puts it in a taint colour, one per theft, kept apart in the figures")
+	addTraceFlags(f)
+	f.String("out", "-", "exhibit path; - writes to standard output")
+	f.String("format", "json", "output format: json (the exhibit), csv, dot")
+	return cmd
+}
+
+// addTraceFlags adds what a trace is run with, seeds and output aside:
+// the window, the models, the limits, labels and stops, and the case. A
+// batch takes the same flags as defaults for its jobs.
+func addTraceFlags(f *pflag.FlagSet) {
 	f.String("from-block", "", "first block of the window: the block of the theft")
 	f.String("to-block", "", "last block of the window (default: the node's head less --confirmations)")
 	f.Int("confirmations", 12, "blocks kept back from the head when --to-block is not given (btc: 6 unless set)")
@@ -71,13 +82,10 @@ source accounts for under every --taint model.`,
 	f.StringArray("labels", nil, "label file for this trace: GraphSense TagPack YAML, CSV, or OFAC sdn.xml / sdn_advanced.xml (plain or .bz2) (repeatable)")
 	f.StringSlice("stop-categories", labels.DefaultStopCategories, "label categories where the trace stops")
 	f.String("direction", directionForward, directionUsage)
-	f.String("out", "-", "exhibit path; - writes to standard output")
-	f.String("format", "json", "output format: json (the exhibit), csv, dot")
 	f.String("case-id", "", "case identifier stated in the exhibit")
 	f.String("case-title", "", "case title stated in the exhibit")
 	f.String("created-by", "", "investigator stated in the exhibit")
 	f.Int("chunk-size", 16, "blocks fetched per batch")
-	return cmd
 }
 
 type traceParams struct {
@@ -302,7 +310,7 @@ func (l *lazyNode) get() (*ethereum.Adapter, error) {
 			l.err = usagef("the store lacks data this trace needs; give --eth-rpc to fetch it")
 			return
 		}
-		l.a, l.err = l.opts.dialEth(l.ctx)
+		l.a, l.err = l.opts.ethAdapter(l.ctx)
 	})
 	return l.a, l.err
 }
@@ -333,11 +341,11 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := opts.openStore(false)
+	st, err := opts.traceStore()
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer opts.closeStore(st)
 	if p.labelIx, err = opts.storeLabelIndex(st, opts.v.GetStringSlice("labels")); err != nil {
 		return err
 	}

@@ -25,6 +25,8 @@ type globalOptions struct {
 	logger *slog.Logger
 	stderr io.Writer
 	stdout io.Writer
+	// shared, when set, is the batch this trace is a job of (shared.go).
+	shared *sharedConns
 }
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
