@@ -566,3 +566,59 @@ func generateChain(config *params.ChainConfig, parent *types.Block, engine conse
 	})
 	return chain, nil
 }
+
+// Fork makes block number parent the head again, as a reorganisation does:
+// the blocks above it stay in the database as a side chain (still readable
+// by hash) and the next Commit or Generate builds a new branch on parent,
+// which is canonical from its first block on. As on a real node, the
+// transactions of the dropped blocks go back to the pool, so the next Commit
+// mines them again; call RollbackPool first to leave them out. Submitted
+// transactions must be committed before a Fork (the simulated beacon
+// refuses to fork with a non-empty pool). It is go-ethereum's
+// ethclient/simulated Backend.Fork, by block number.
+func (n *Node) Fork(parent uint64) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return errors.New("devchain: node closed")
+	}
+	if len(n.pending) > 0 {
+		return fmt.Errorf("devchain: %d submitted transaction(s) not committed; Commit before Fork", len(n.pending))
+	}
+	bc := n.backend.BlockChain()
+	if head := bc.CurrentBlock().Number.Uint64(); parent > head {
+		return fmt.Errorf("devchain: fork at block %d: beyond the head %d", parent, head)
+	}
+	blk := bc.GetBlockByNumber(parent)
+	if blk == nil {
+		return fmt.Errorf("devchain: fork at block %d: not found", parent)
+	}
+	if err := n.beacon.Fork(blk.Hash()); err != nil {
+		return fmt.Errorf("devchain: fork at block %d: %w", parent, err)
+	}
+	if got := bc.CurrentBlock(); got.Hash() != blk.Hash() {
+		return fmt.Errorf("devchain: fork at block %d: head is %d %s", parent, got.Number, got.Hash())
+	}
+	// Let the pool take the dropped blocks' transactions back before anyone
+	// sends or commits, and re-read nonces from it.
+	if err := n.backend.TxPool().Sync(); err != nil {
+		return fmt.Errorf("devchain: txpool sync: %w", err)
+	}
+	clear(n.nonces)
+	return nil
+}
+
+// RollbackPool drops every transaction waiting in the pool, among them those
+// a Fork returned to it, so that the next block holds only what is sent
+// after. It is go-ethereum's SimulatedBeacon.Rollback.
+func (n *Node) RollbackPool() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return errors.New("devchain: node closed")
+	}
+	n.backend.TxPool().Clear()
+	n.pending = n.pending[:0]
+	clear(n.nonces)
+	return nil
+}
