@@ -439,7 +439,8 @@ func runTrace(ctx context.Context, opts *globalOptions) error {
 	}
 	colours, seedColours := p.colouring()
 	cfg := tracer.Config{Seeds: p.seeds, SeedColours: seedColours, Colours: colours, Models: p.models, MaxHops: p.maxHops, MinValue: p.minValue,
-		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetETH, Logger: opts.logger, Deposit: &p.heur.Deposit}
+		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetETH, Logger: opts.logger, Deposit: &p.heur.Deposit,
+		Progress: opts.walkProgress}
 	res, err := tracer.Trace(ctx, hist, stopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops}, cfg)
 	if errors.Is(err, tracer.ErrNoActivity) {
 		return usagef("%v: check the seed and --from-block", err)

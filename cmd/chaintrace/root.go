@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/chaintrace/chaintrace/tracer"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -27,6 +28,8 @@ type globalOptions struct {
 	stdout io.Writer
 	// shared, when set, is the batch this trace is a job of (shared.go).
 	shared *sharedConns
+	// walkProgress, when set, is told how a trace's walk is going.
+	walkProgress func(tracer.Progress)
 }
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -56,6 +59,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newVerifyCommand(opts),
 		newLabelsCommand(opts),
 		newClusterCommand(opts),
+		newBatchCommand(opts),
 	)
 	return root
 }
