@@ -114,4 +114,3 @@ func dirSize(dir string) (int64, bool) {
 	})
 	return n, err == nil
 }
-
