@@ -329,6 +329,7 @@ func (c *Client) post(ctx context.Context, body []byte) (resp []byte, wait time.
 	}
 	defer func() { <-c.sem }()
 	c.requests.Add(1)
+	chains.CountCall(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, 0, &permanentError{err.Error()}
