@@ -226,6 +226,7 @@ func (c *Client) get(ctx context.Context, path, what string) ([]byte, error) {
 func (c *Client) once(ctx context.Context, path string) ([]byte, error) {
 	u := *c.base
 	u.Path = c.base.Path + path
+	chains.CountCall(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, &permanentError{ErrRefused, c.line(err.Error())}

@@ -266,6 +266,7 @@ func (c *Client) once(ctx context.Context, params url.Values) (json.RawMessage, 
 	}
 	u := *c.base
 	u.RawQuery = q.Encode()
+	chains.CountCall(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, &refusal{c.scrub(err.Error())}
