@@ -41,7 +41,10 @@ import (
 // transfer into a target is hop 1); Addresses every address discovery
 // reached, hop its distance back from the nearest target, figures what it
 // received along the edges; Endpoints the sources, with what each sent
-// into the edges (all of it that source's colour).
+// into the edges (all of it that source's colour). On a utxo chain
+// (TraceBackUTXO) an edge is an output: Rows are the edge outputs created
+// in the window, and a source's endpoint states its seed outputs, the
+// coins it spent into the graph.
 type BackResult struct {
 	Result
 	Targets []string
@@ -49,7 +52,8 @@ type BackResult struct {
 	// colour i of the figures is Sources[i].
 	Sources []string
 	// Attribution is the forward walk's configuration (Seeds the sources,
-	// one colour each, named by the address), for the exhibit's method.
+	// on a utxo chain their seed outputs "txid:vout"; one colour per
+	// source, named by its address), for the exhibit's method.
 	Attribution Config
 }
 
@@ -132,7 +136,8 @@ type discovery struct {
 // TraceBack traces the funds the targets (cfg.Seeds) received back to
 // their sources, and attributes the targets' receipts to them under every
 // model of cfg.Models (see above). lb names the labelled addresses where
-// discovery stops: the sources. Account chains only.
+// discovery stops: the sources. Account chains; TraceBackUTXO is the utxo
+// chains' backward trace.
 func TraceBack(ctx context.Context, h History, lb Labels, cfg Config) (*BackResult, error) {
 	if len(cfg.Models) == 0 {
 		return nil, fmt.Errorf("no taint model")
@@ -173,15 +178,12 @@ func TraceBack(ctx context.Context, h History, lb Labels, cfg Config) (*BackResu
 	sort.Strings(b.Sources)
 	cfg.Logger.Info("backward discovery", "addresses", len(d.nodes), "edges", len(d.edges), "sources", len(b.Sources))
 
-	fcfg := cfg
-	fcfg.Seeds, fcfg.Colours, fcfg.SeedColours = b.Sources, b.Sources, nil
+	var seedColours []int
 	for i := range b.Sources {
-		fcfg.SeedColours = append(fcfg.SeedColours, i)
+		seedColours = append(seedColours, i)
 	}
-	// The edges bound the walk; the hop limit is discovery's.
-	fcfg.MaxHops = len(d.nodes) + 1
-	fcfg.Within = func(t *chains.Transfer) bool { _, ok := d.edges[keyOf(t)]; return ok }
-	fcfg.Deposit, fcfg.CoinJoin, fcfg.PeelChain, fcfg.Change, fcfg.Cluster, fcfg.Clusters = nil, nil, nil, nil, nil, nil
+	fcfg := attributionConfig(cfg, b.Sources, b.Sources, seedColours, len(d.nodes)+1,
+		func(t *chains.Transfer) bool { _, ok := d.edges[keyOf(t)]; return ok })
 	b.Attribution = fcfg
 	b.Attribution.Within = nil
 	run, err := newRunModels(&fcfg)
@@ -199,6 +201,40 @@ func TraceBack(ctx context.Context, h History, lb Labels, cfg Config) (*BackResu
 	}
 	d.state(b, fwd, run)
 	return b, nil
+}
+
+// attributionConfig is the forward walk of a backward trace: from the
+// sources' seeds (colours the sources, seedColours each seed's), under
+// cfg's models, window and value floor, confined by within to the edges
+// discovery found. The edges bound the walk, so its hop limit (maxHops)
+// is only a backstop; no heuristic runs (discovery's own findings, if
+// any, are the backward trace's).
+func attributionConfig(cfg Config, seeds, colours []string, seedColours []int, maxHops int, within func(*chains.Transfer) bool) Config {
+	f := cfg
+	f.Seeds, f.Colours, f.SeedColours = seeds, colours, seedColours
+	f.MaxHops = maxHops
+	f.Within = within
+	f.Deposit, f.CoinJoin, f.PeelChain, f.Change, f.Cluster, f.Clusters = nil, nil, nil, nil, nil, nil
+	return f
+}
+
+// sortBack puts a backward result's addresses in hop then address order
+// and its endpoints in address then asset order, as a forward walk's.
+func sortBack(r *Result) {
+	sort.Slice(r.Addresses, func(i, j int) bool {
+		x, y := r.Addresses[i], r.Addresses[j]
+		if x.Hop != y.Hop {
+			return x.Hop < y.Hop
+		}
+		return x.Address < y.Address
+	})
+	sort.Slice(r.Endpoints, func(i, j int) bool {
+		x, y := r.Endpoints[i], r.Endpoints[j]
+		if x.Address != y.Address {
+			return x.Address < y.Address
+		}
+		return x.Asset < y.Asset
+	})
 }
 
 func (d *discovery) enqueue(n *backNode) {
@@ -339,28 +375,17 @@ func (d *discovery) state(b *BackResult, fwd *Result, run runModels) {
 			ep.LastBlock = t.BlockNumber
 		}
 	}
-	sort.Slice(b.Addresses, func(i, j int) bool {
-		x, y := b.Addresses[i], b.Addresses[j]
-		if x.Hop != y.Hop {
-			return x.Hop < y.Hop
-		}
-		return x.Address < y.Address
-	})
 	for _, ep := range ends {
 		b.Endpoints = append(b.Endpoints, *ep)
 	}
-	sort.Slice(b.Endpoints, func(i, j int) bool {
-		x, y := b.Endpoints[i], b.Endpoints[j]
-		if x.Address != y.Address {
-			return x.Address < y.Address
-		}
-		return x.Asset < y.Asset
-	})
+	sortBack(&b.Result)
 }
 
 // BuildBackExhibit states a backward trace as a sealed exhibit: seeds the
 // targets, method.direction "backward", method.colours the sources (when
-// there are two or more; with one, the taint is that source's share),
+// there are two or more; with one, the taint is that source's share), each
+// colour named by its source's address and listing its seeds (on a utxo
+// chain the seed outputs, txid:vout, which verify replays from),
 // method.max_hops discovery's limit. info.Config gives the models, window
 // and limits; its seeds and colours are replaced by b's.
 func BuildBackExhibit(b *BackResult, info ExhibitInfo) (*exhibit.Exhibit, error) {

@@ -308,6 +308,14 @@ func (w *utxoWalker) taint(t *chains.Transfer, ts []taint.Taint, hop int) error 
 		w.cfg.MinValue != nil && t.Amount.Cmp(w.cfg.MinValue) < 0 {
 		return nil // an endpoint, or the walk's limits: not followed
 	}
+	// Confined to a subgraph (a backward trace's edges), the walk follows
+	// only the outputs in it. spend has already shared the transaction's
+	// taint over all its outputs (the models need every one, and the
+	// reconciliation states them), so an output outside keeps its row and
+	// figures; it only carries no taint on.
+	if w.cfg.Within != nil && !w.cfg.Within(t) {
+		return nil
+	}
 	w.coins[key] = coin{taint: ts, hop: hop}
 	spender, ok, err := w.h.Spender(w.ctx, t.TxHash, t.Ordinal, w.cfg.ToBlock)
 	if err != nil {

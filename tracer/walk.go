@@ -82,11 +82,15 @@ type Config struct {
 	// saw pay an exchange: a deposit address of that exchange is a
 	// deposit_address finding (the exchange stays the endpoint).
 	Deposit *heuristics.DepositAddress
-	// Within, if set, confines an account-chain walk to a subgraph: a
-	// transfer it rejects is not followed, like one below MinValue (it
-	// still leaves the sender's ledger, taking its taint with it, and
-	// carries none on). The backward trace (TraceBack) sets it to the
-	// transfers it found leading to its targets.
+	// Within, if set, confines a walk to a subgraph: a transfer it
+	// rejects is not followed, like one below MinValue. On an account
+	// chain it still leaves the sender's ledger, taking its taint with
+	// it, and carries none on. On a utxo chain it is an output: the
+	// spending transaction's split still covers every output (each keeps
+	// its row and figures), but the walk queues the spender of only the
+	// outputs Within accepts. The backward traces (TraceBack, TraceBackUTXO)
+	// set it to the transfers, or outputs, they found leading to their
+	// targets.
 	Within func(t *chains.Transfer) bool
 }
 
