@@ -454,20 +454,23 @@ func (b *batchRunner) runJob(ctx context.Context, j batch.Job, jo *globalOptions
 	}
 	if err != nil {
 		rec.Status, rec.Error, rec.Exhibit = batch.Failed, oneLine(err.Error()), ""
-		b.opts.logger.Warn("batch: job failed", "job", j.ID, "err", rec.Error)
-	} else {
-		b.opts.logger.Info("batch: job done", "job", j.ID, "took", rec.Took.Round(time.Millisecond), "node_calls", rec.NodeCalls,
-			"endpoints", len(rec.Result.Endpoints))
 	}
 	b.finish(j, rec)
 }
 
-// finish checkpoints a job's outcome.
+// finish checkpoints a job's outcome, then logs it (so that a job logged
+// finished is never run again).
 func (b *batchRunner) finish(j batch.Job, rec batch.Record) {
 	rec.ID, rec.Run, rec.Spec, rec.Attempt, rec.Finished = j.ID, b.run.Number, b.specs[j.ID], b.run.Attempts, time.Now().UTC()
 	if err := b.cp.Put(rec); err != nil {
 		b.opts.logger.Error("batch: checkpoint not written; the job will run again", "job", j.ID, "err", err)
 		return
+	}
+	if rec.Status == batch.Failed {
+		b.opts.logger.Warn("batch: job finished", "job", j.ID, "status", rec.Status, "err", rec.Error)
+	} else {
+		b.opts.logger.Info("batch: job finished", "job", j.ID, "status", rec.Status, "took", rec.Took.Round(time.Millisecond),
+			"node_calls", rec.NodeCalls, "endpoints", len(rec.Result.Endpoints))
 	}
 	if b.metrics != nil {
 		b.metrics.jobFinished(rec)
