@@ -181,7 +181,7 @@ func PlayBtc(n *btcnode.Node, seeds int) (*Case, error) {
 		}
 	}
 	for i, m := range mules {
-		outs := []btcnode.Output{btcnode.To(depositName(i), typ, m.Value - fee)}
+		outs := []btcnode.Output{btcnode.To(depositName(i), typ, m.Value-fee)}
 		if i%10 == 0 {
 			outs = []btcnode.Output{btcnode.To(depositName(i), typ, m.Value-1_000_000-fee), btcnode.To(hubName, typ, 1_000_000)}
 		}
