@@ -29,7 +29,7 @@ func newBenchCommand(opts *globalOptions) *cobra.Command {
 		Use:   "bench",
 		Short: "Benchmarks against an in-process node",
 	}
-	cmd.AddCommand(newBenchIndexCommand(opts), newBenchRawCommand(opts), newBenchNodeCommand(opts), newBenchTraceCommand(opts), newBenchHistoryCommand(opts), newBenchClusterCommand(opts), newBenchHeuristicsCommand(opts))
+	cmd.AddCommand(newBenchIndexCommand(opts), newBenchRawCommand(opts), newBenchNodeCommand(opts), newBenchTraceCommand(opts), newBenchHistoryCommand(opts), newBenchClusterCommand(opts), newBenchHeuristicsCommand(opts), newBenchBatchCommand(opts))
 	return cmd
 }
 
