@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
+	"github.com/chaintrace/chaintrace/chains/bitcoin"
+	"github.com/chaintrace/chaintrace/chains/esplora"
 	"github.com/chaintrace/chaintrace/exhibit"
 	"github.com/chaintrace/chaintrace/labels"
 	"github.com/chaintrace/chaintrace/store"
@@ -41,11 +43,15 @@ func (o *globalOptions) checkDirection(p *traceParams) error {
 	default:
 		return usagef("--direction %q: want forward or backward", p.direction)
 	}
-	if p.chain != chains.ETH {
-		return usagef("--direction backward: backward tracing is built for eth only so far")
-	}
 	if len(p.colour) > 0 && p.colour[0] != "" {
 		return usagef("--direction backward: the seeds are the addresses traced back from; name no colours (the sources found are the colours)")
+	}
+	if p.chain == chains.BTC {
+		for _, s := range p.seeds {
+			if _, _, isOut, _ := tracer.ParseOutpointSeed(s); isOut {
+				return usagef("--direction backward: seed %s is an output; trace back from addresses (the outputs they received in the window are found)", s)
+			}
+		}
 	}
 	p.stopAny = !o.v.IsSet("stop-categories")
 	return nil
@@ -94,6 +100,13 @@ func runTraceBack(ctx context.Context, opts *globalOptions, st *store.Store, p *
 	if err != nil {
 		return err
 	}
+	return writeBack(opts, p, b, info, start, storeHist.NodeCalls(), backed)
+}
+
+// writeBack states a backward trace's result b (of either chain) as an
+// exhibit, writes it and prints the shares.
+func writeBack(opts *globalOptions, p *traceParams, b *tracer.BackResult, info tracer.ExhibitInfo, start time.Time,
+	nodeCalls int64, backed *tracer.BackedHistory) error {
 	if p.stopAny {
 		// Every category stopped the trace: the taxonomy's, and any other
 		// a source was labelled with (a rerun naming these stops at the
@@ -112,9 +125,35 @@ func runTraceBack(ctx context.Context, opts *globalOptions, st *store.Store, p *
 	if err := writeExhibit(opts, e, p.format, p.out); err != nil {
 		return err
 	}
-	printBackSummary(opts.stderr, e, b, time.Since(start), storeHist.NodeCalls())
+	printBackSummary(opts.stderr, e, b, time.Since(start), nodeCalls)
 	reportRejected(opts, backed)
 	return nil
+}
+
+// runTraceBackBtc runs `trace --chain btc --direction backward` over the
+// history the forward trace would read (bk), and writes its exhibit and
+// summary as runTraceBack does. done ends cfg.Progress's status line.
+func runTraceBackBtc(ctx context.Context, opts *globalOptions, p *traceParams, bk *btcBackend, cfg tracer.Config, start time.Time, done func()) error {
+	// Discovery stops at the labels; no heuristic but the CoinJoin
+	// boundary runs (the attribution walk is confined to what discovery
+	// found).
+	cfg.PeelChain, cfg.Change, cfg.Cluster, cfg.Clusters = nil, nil, nil, nil
+	b, err := tracer.TraceBackUTXO(ctx, bk.hist, backStopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops, any: p.stopAny}, cfg)
+	done()
+	switch {
+	case errors.Is(err, tracer.ErrNoActivity):
+		return usagef("%v: check the seed and --from-block", err)
+	case errors.Is(err, tracer.ErrUnknownOutput), errors.Is(err, tracer.ErrUnknownTx),
+		errors.Is(err, bitcoin.ErrUnknownTx), errors.Is(err, esplora.ErrNotFound):
+		return usagef("%v", err)
+	case err != nil:
+		return err
+	}
+	info, err := btcExhibitInfo(ctx, p, bk, cfg)
+	if err != nil {
+		return err
+	}
+	return writeBack(opts, p, b, info, start, 0, bk.backed)
 }
 
 // printBackSummary says, per target and asset, what it received and the
@@ -174,20 +213,28 @@ func printBackSummary(w io.Writer, e *exhibit.Exhibit, b *tracer.BackResult, too
 	}
 }
 
-// amountText writes an amount of ETH in ether (exact, no trailing zeros),
-// any other asset in its base units.
+// amountText writes an amount of ETH in ether and of BTC in bitcoin
+// (exact, no trailing zeros), any other asset in its base units.
 func amountText(v *big.Int, asset string) string {
-	if asset != chains.AssetETH {
+	var unit *big.Int
+	digits := 0
+	switch asset {
+	case chains.AssetETH:
+		unit, digits = big.NewInt(1e18), 18
+	case chains.AssetBTC:
+		unit, digits = big.NewInt(1e8), 8
+	default:
 		return v.String() + " of token " + asset
 	}
-	wei := new(big.Int).Abs(v)
-	whole, frac := new(big.Int).QuoRem(wei, big.NewInt(1e18), new(big.Int))
+	base := new(big.Int).Abs(v)
+	whole, frac := new(big.Int).QuoRem(base, unit, new(big.Int))
 	s := whole.String()
 	if frac.Sign() > 0 {
-		s += "." + strings.TrimRight(fmt.Sprintf("%018s", frac.String()), "0")
+		f := frac.String()
+		s += "." + strings.TrimRight(strings.Repeat("0", digits-len(f))+f, "0")
 	}
 	if v.Sign() < 0 {
 		s = "-" + s
 	}
-	return s + " ETH"
+	return s + " " + asset
 }

@@ -35,6 +35,9 @@ type btcBackend struct {
 	tip     func(ctx context.Context, n uint64) (exhibit.Tip, error)
 	sources []exhibit.Source
 	how     string
+	// backed is the node's address index behind the store, when the
+	// trace reads through it (its rejected claims are reported).
+	backed *tracer.BackedHistory
 }
 
 // btcNetFlag reads --btc-network; nil when not given.
@@ -133,6 +136,9 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *s
 			pp.Status(fmt.Sprintf("tracing: block %d, %d addresses, %d transfers", pr.Block, pr.Addresses, pr.Transfers))
 		}}
 	setBtcHeuristics(&cfg, p.heur)
+	if p.direction == directionBackward {
+		return runTraceBackBtc(ctx, opts, p, b, cfg, start, pp.Done)
+	}
 	// The store's clustering run, when it covers the window, gives the
 	// exhibit's clusters (whole-window membership, accepted held merges).
 	if cfg.Clusters, err = storedClusters(ctx, opts, st, p.from, p.to, p.heur); err != nil {
@@ -149,13 +155,10 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *s
 	case err != nil:
 		return err
 	}
-	info := tracer.ExhibitInfo{Case: p.caseInfo, Chain: chains.BTC, Seeds: p.seeds, Config: cfg, StopCategories: p.stops,
-		Tool: "chaintrace", Version: version, GeneratedAt: time.Now().UTC().Format(time.RFC3339),
-		Network: b.net.Name, Sources: b.sources}
-	if info.Tip, err = b.tip(ctx, p.to); err != nil {
+	info, err := btcExhibitInfo(ctx, p, b, cfg)
+	if err != nil {
 		return err
 	}
-	info.LabelSets, info.Labels = exhibitLabels(p)
 	info.Labels = clusterLabels(info.Labels, res)
 	e, err := tracer.BuildExhibit(res, info)
 	if err != nil {
@@ -166,6 +169,20 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *s
 	}
 	printTraceSummary(opts.stderr, e, res, time.Since(start), 0)
 	return nil
+}
+
+// btcExhibitInfo gathers a Bitcoin exhibit's provenance: the network, the
+// sources of the data, the window's last block, the label sets.
+func btcExhibitInfo(ctx context.Context, p *traceParams, b *btcBackend, cfg tracer.Config) (tracer.ExhibitInfo, error) {
+	info := tracer.ExhibitInfo{Case: p.caseInfo, Chain: chains.BTC, Seeds: p.seeds, Config: cfg, StopCategories: p.stops,
+		Tool: "chaintrace", Version: version, GeneratedAt: time.Now().UTC().Format(time.RFC3339),
+		Network: b.net.Name, Sources: b.sources}
+	var err error
+	if info.Tip, err = b.tip(ctx, p.to); err != nil {
+		return info, err
+	}
+	info.LabelSets, info.Labels = exhibitLabels(p)
+	return info, nil
 }
 
 // clusterLabels adds to an address's own labels those of the other members
@@ -379,7 +396,7 @@ func (o *globalOptions) btcNodeBackend(ctx context.Context, st *store.Store, p *
 	if err != nil {
 		return nil, err
 	}
-	b.node = a
+	b.node, b.backed = a, backed
 	ensure := func(ctx context.Context, addr string, from, to uint64) error {
 		if strings.HasPrefix(addr, bitcoin.ScriptPrefix) {
 			// btcd's address index keys standard addresses only: the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -351,6 +352,12 @@ type btcVerifier struct {
 	// rows' figures per transaction.
 	rowAt  map[string]int
 	txFigs map[string]figs
+	// back is set for a backward exhibit (method.direction): its seeds
+	// are the targets traced back from; the taint starts at its sources,
+	// the endpoints, whose coins spent by its reconciled transactions are
+	// the attribution's seeds.
+	back    bool
+	targets map[string]bool
 }
 
 // btcSeed is a seed as the walk starts from it: an output (out,
@@ -361,11 +368,15 @@ type btcSeed struct {
 }
 
 func newBtcVerifier(e *exhibit.Exhibit, src btcVerifySource) *btcVerifier {
-	v := &btcVerifier{e: e, src: src, hint: map[string]uint64{}, seedOuts: map[string]bool{}, seedAddrs: map[string]bool{}}
+	v := &btcVerifier{e: e, src: src, hint: map[string]uint64{}, seedOuts: map[string]bool{}, seedAddrs: map[string]bool{},
+		back: e.Method.Direction == exhibit.DirectionBackward, targets: map[string]bool{}}
 	v.mv = newModelView(e)
 	v.rowAt, v.txFigs = map[string]int{}, map[string]figs{}
 	if v.mv.ok {
-		v.rowFigs, v.figProblems = v.mv.checkFigures(e, func(s string) string { return s }, func(a *exhibit.Address) bool { return a.Hop == 0 })
+		// A forward exhibit's seeds (hop 0) hold what they held besides
+		// the rows into them; a backward exhibit's targets (hop 0) hold
+		// just what the rows into them attribute.
+		v.rowFigs, v.figProblems = v.mv.checkFigures(e, func(s string) string { return s }, func(a *exhibit.Address) bool { return a.Hop == 0 && !v.back })
 	}
 	for i := range e.Transfers {
 		t := &e.Transfers[i]
@@ -413,6 +424,11 @@ func newBtcVerifier(e *exhibit.Exhibit, src btcVerifySource) *btcVerifier {
 		}
 		add(id)
 	}
+	if v.back {
+		v.backSeeds()
+		sort.Strings(v.ids)
+		return v
+	}
 	for _, s := range e.Seeds {
 		txid, vout, isOut, err := tracer.ParseOutpointSeed(s)
 		switch {
@@ -430,6 +446,36 @@ func newBtcVerifier(e *exhibit.Exhibit, src btcVerifySource) *btcVerifier {
 	}
 	sort.Strings(v.ids)
 	return v
+}
+
+// backSeeds reads a backward exhibit's origins: the targets (its seeds),
+// which must be addresses, and its sources (the endpoints), each of the
+// colour its address names (the one colour when there are none). Every
+// coin of a source that a reconciled transaction spends is a seed of the
+// attribution (TraceBackUTXO): the replay starts from them.
+func (v *btcVerifier) backSeeds() {
+	e := v.e
+	for _, s := range e.Seeds {
+		if _, _, isOut, _ := tracer.ParseOutpointSeed(s); isOut {
+			v.pre = append(v.pre, fmt.Sprintf("seed %s: a backward exhibit traces back from addresses, not outputs", s))
+			continue
+		}
+		v.targets[s] = true
+	}
+	for _, ep := range e.Endpoints {
+		c := 0
+		if v.mv.colours != nil {
+			if c = v.mv.colour(ep.Address); c < 0 {
+				v.pre = append(v.pre, fmt.Sprintf("%s: a source, but no colour of method.colours is named by its address", endpointName(&ep)))
+				c = 0
+			}
+		}
+		if v.seedAddrs[ep.Address] {
+			continue
+		}
+		v.seedAddrs[ep.Address] = true
+		v.seeds = append(v.seeds, btcSeed{addr: ep.Address, colour: c})
+	}
 }
 
 // btcTxid normalises a transaction id; ok is false if it is none.
@@ -672,12 +718,24 @@ func (v *btcVerifier) checkReconciliation() []string {
 	for i := range v.e.Transfers {
 		row := &v.e.Transfers[i]
 		if id, ok := btcTxid(row.TxHash); ok {
-			if _, has := entry[id]; !has {
+			if _, has := entry[id]; !has && !(v.back && v.carriesNothing(i)) {
 				problems = append(problems, fmt.Sprintf("%s: its transaction has no reconciliation entry", btcRowName(i, row)))
 			}
 		}
 	}
 	return problems
+}
+
+// carriesNothing reports whether row i states no taint under any model or
+// colour: on a backward exhibit, an edge the attribution did not reach,
+// whose transaction it need not have passed through.
+func (v *btcVerifier) carriesNothing(i int) bool {
+	if v.rowFigs == nil {
+		return v.e.Transfers[i].Taint == "0"
+	}
+	f, none := v.rowFigs[i], true
+	v.mv.each(func(m, c int) { none = none && f.of(m, c).Sign() == 0 })
+	return none
 }
 
 // seedOf reports whether input in spends a seed's output (a seed output,
@@ -821,7 +879,9 @@ func (v *btcVerifier) replay(txs []btcReplayTx) []string {
 			key := in.Outpoint()
 			// A seed's output is the thief's whole, unless the walk would
 			// not follow it (an endpoint's, below min_value, no hops).
-			if colour, isSeed := v.seedOf(in); isSeed && !stops[in.Address] && e.Method.MaxHops > 0 && in.Value.Cmp(minValue) >= 0 {
+			// A backward exhibit's attribution stops nowhere and has no
+			// hop limit: the edges (its rows) bound it.
+			if colour, isSeed := v.seedOf(in); isSeed && (v.back || !stops[in.Address] && e.Method.MaxHops > 0) && in.Value.Cmp(minValue) >= 0 {
 				ts = seedTaint(colour, in.Value)
 				delete(coins, key)
 			} else if c, ok := coins[key]; ok {
@@ -927,6 +987,34 @@ func (v *btcVerifier) replay(txs []btcReplayTx) []string {
 			isRow := carries && outs[o].Cmp(minValue) >= 0
 			key := tx.id + ":" + strconv.Itoa(o)
 			r, hasRow := v.rowAt[key]
+			if v.back {
+				// A backward exhibit's rows are the edges found back from
+				// the targets: the attribution carries taint on through
+				// those only. An output of no row is no edge (it took its
+				// share of the split, and carries it nowhere the exhibit
+				// goes); an edge may carry nothing. Hops count back from
+				// the targets (checkBackHops).
+				if !hasRow {
+					continue
+				}
+				if v.rowFigs != nil {
+					row := &e.Transfers[r]
+					mv.each(func(m, c int) {
+						if s, g := v.rowFigs[r].of(m, c), fig.of(m, c); s.Cmp(g) != 0 {
+							problems = append(problems, fmt.Sprintf("%s: %s %s in the exhibit, recomputed from the chain %s", rowName(r, row), mv.name(m, c), s, g))
+						}
+					})
+				}
+				if !isRow {
+					continue
+				}
+				ts := make([]taint.Taint, len(mv.kinds))
+				for m := range mv.kinds {
+					ts[m] = splits[m].Outs[o]
+				}
+				coins[key] = coin{ts: ts, hop: hop}
+				continue
+			}
 			switch {
 			case isRow && !hasRow:
 				problems = append(problems, fmt.Sprintf("tx %s output %d: recomputed from the chain it carries %s, but the exhibit has no row of it", tx.id, o, v.figsText(fig)))
@@ -1025,7 +1113,7 @@ func (v *btcVerifier) checkTaint() []string {
 		if tt.Cmp(a) > 0 {
 			problems = append(problems, fmt.Sprintf("%s: taint %s exceeds the amount %s", what, tt, a))
 		}
-		if e.Method.TaintModel == "poison" && tt.Cmp(a) != 0 {
+		if e.Method.TaintModel == "poison" && tt.Cmp(a) != 0 && !(v.back && tt.Sign() == 0) {
 			problems = append(problems, fmt.Sprintf("%s: poison taints every row fully, the row says %s of %s", what, tt, a))
 		}
 		if t.Hop < 1 {
@@ -1038,6 +1126,10 @@ func (v *btcVerifier) checkTaint() []string {
 			firstB[k] = t.BlockNumber
 		}
 		lastB[k] = max(lastB[k], t.BlockNumber)
+	}
+	if v.back {
+		problems = append(problems, v.checkBack()...)
+		return problems
 	}
 	for _, ep := range e.Endpoints {
 		k := key{ep.Address, ep.Asset}
@@ -1088,6 +1180,210 @@ func (v *btcVerifier) checkTaint() []string {
 		for asset, s := range a.Taint {
 			if got := taint[key{a.Address, asset}]; got == nil || got.String() != s {
 				problems = append(problems, fmt.Sprintf("address %s: taint %s of %s, the rows into it sum to %v", a.Address, s, asset, sumText(got)))
+			}
+		}
+	}
+	return problems
+}
+
+// checkBack checks what is particular to a backward exhibit: its
+// addresses (the targets at hop 0 and no other; each address's taint the
+// sum of the rows into it, the targets' being their attributed receipts),
+// the rows' hops counted back from the targets, and the sources.
+func (v *btcVerifier) checkBack() []string {
+	var problems []string
+	e := v.e
+	into := map[[2]string]*big.Int{}
+	for _, t := range e.Transfers {
+		n, ok := new(big.Int).SetString(t.Taint, 10)
+		if !ok {
+			continue // reported already
+		}
+		k := [2]string{t.To, t.Asset}
+		if into[k] == nil {
+			into[k] = new(big.Int)
+		}
+		into[k].Add(into[k], n)
+	}
+	listed := map[string]bool{}
+	for _, a := range e.Addresses {
+		switch {
+		case v.targets[a.Address] && a.Hop != 0:
+			problems = append(problems, fmt.Sprintf("address %s: a target traced back from, at hop %d; a target is hop 0", a.Address, a.Hop))
+		case !v.targets[a.Address] && a.Hop == 0:
+			problems = append(problems, fmt.Sprintf("address %s: hop 0 marks a target, but it is none of the seeds", a.Address))
+		}
+		if a.Hop == 0 {
+			listed[a.Address] = true
+		}
+		for _, asset := range sortedNames(a.Taint) {
+			if got := into[[2]string{a.Address, asset}]; got == nil || got.String() != a.Taint[asset] {
+				problems = append(problems, fmt.Sprintf("address %s: taint %s of %s, the rows into it sum to %v", a.Address, a.Taint[asset], asset, sumText(got)))
+			}
+		}
+	}
+	for _, s := range e.Seeds {
+		if v.targets[s] && !listed[s] {
+			problems = append(problems, fmt.Sprintf("seed %s: a target traced back from, not among the addresses at hop 0", s))
+		}
+	}
+	problems = append(problems, v.checkBackHops()...)
+	return append(problems, v.checkBackSources()...)
+}
+
+// checkBackHops counts each row's hop back from the targets over the
+// exhibit's own rows, as discovery counted it: a row paying a target is
+// hop 1; any other is an output a transaction of the exhibit spends, one
+// hop further back than that transaction's nearest row. A row neither
+// paying a target nor so spent is no edge back from the targets.
+func (v *btcVerifier) checkBackHops() []string {
+	var problems []string
+	e := v.e
+	spender := map[string]string{} // outpoint -> the transaction spending it
+	for id, f := range v.facts {
+		for _, in := range f.tx.Inputs {
+			spender[in.Outpoint()] = id
+		}
+	}
+	rowsOf := map[string][]int{}
+	order := make([]int, 0, len(e.Transfers))
+	for i, t := range e.Transfers {
+		if id, ok := btcTxid(t.TxHash); ok {
+			rowsOf[id] = append(rowsOf[id], i)
+			order = append(order, i)
+		}
+	}
+	// A spender comes after what it spends: the rows from the last back.
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := &e.Transfers[order[a]], &e.Transfers[order[b]]
+		if x.BlockNumber != y.BlockNumber {
+			return x.BlockNumber > y.BlockNumber
+		}
+		return x.TxIndex > y.TxIndex
+	})
+	hop := make([]int, len(e.Transfers)) // 0: not counted (yet)
+	for _, i := range order {
+		t := &e.Transfers[i]
+		id, _ := btcTxid(t.TxHash)
+		vout, isOut := strings.CutPrefix(t.Position, "out:")
+		if !isOut {
+			continue // reported already
+		}
+		if v.targets[t.To] {
+			hop[i] = 1
+		} else if sp, ok := spender[id+":"+vout]; ok {
+			for _, j := range rowsOf[sp] {
+				if hop[j] > 0 && (hop[i] == 0 || hop[j]+1 < hop[i]) {
+					hop[i] = hop[j] + 1
+				}
+			}
+		}
+		switch {
+		case hop[i] == 0:
+			problems = append(problems, fmt.Sprintf("%s: it pays no target and no transaction of the exhibit's rows spends it: no edge back from the targets", rowName(i, t)))
+		case t.Hop != hop[i]:
+			problems = append(problems, fmt.Sprintf("%s: hop %d in the exhibit, counted back from the targets %d", rowName(i, t), t.Hop, hop[i]))
+		}
+	}
+	return problems
+}
+
+// backSource is a source's coins the reconciled transactions spend.
+type backSource struct {
+	amount      *big.Int
+	first, last uint64
+	coins       map[string]bool
+}
+
+// checkBackSources checks the sources of a backward exhibit against the
+// coins of theirs that its reconciled transactions spend (not below
+// min_value): the attribution's seeds. Each endpoint's amount is their
+// value, all of it its colour's under every model, its blocks those of
+// the transactions spending them; each colour lists exactly its source's
+// coins.
+func (v *btcVerifier) checkBackSources() []string {
+	var problems []string
+	e, mv := v.e, v.mv
+	minValue, ok := new(big.Int).SetString(e.Method.MinValue, 10)
+	if !ok {
+		return nil // reported by the replay
+	}
+	srcs := map[string]*backSource{}
+	for _, rc := range e.Reconciliation {
+		id, ok := btcTxid(rc.TxHash)
+		if !ok || v.facts[id] == nil {
+			continue // reported already
+		}
+		f := v.facts[id]
+		for j := range f.tx.Inputs {
+			in := &f.tx.Inputs[j]
+			if in.Value == nil || !v.seedAddrs[in.Address] || in.Value.Cmp(minValue) < 0 {
+				continue
+			}
+			s := srcs[in.Address]
+			if s == nil {
+				s = &backSource{amount: new(big.Int), first: f.tx.BlockNumber, last: f.tx.BlockNumber, coins: map[string]bool{}}
+				srcs[in.Address] = s
+			}
+			if s.coins[in.Outpoint()] {
+				continue
+			}
+			s.coins[in.Outpoint()] = true
+			s.amount.Add(s.amount, in.Value)
+			s.first, s.last = min(s.first, f.tx.BlockNumber), max(s.last, f.tx.BlockNumber)
+		}
+	}
+	for i := range e.Endpoints {
+		ep := &e.Endpoints[i]
+		what := endpointName(ep)
+		if ep.Asset != chains.AssetBTC {
+			problems = append(problems, fmt.Sprintf("%s: asset %q; a bitcoin source puts in BTC only", what, ep.Asset))
+		}
+		want := new(big.Int)
+		s := srcs[ep.Address]
+		if s != nil {
+			want = s.amount
+		}
+		if ep.Amount != want.String() {
+			problems = append(problems, fmt.Sprintf("%s: amount %s, the coins of it the reconciled transactions spend sum to %s", what, ep.Amount, want))
+		}
+		if ep.Taint != want.String() {
+			problems = append(problems, fmt.Sprintf("%s: taint %s, but a source's coins are wholly its own: %s", what, ep.Taint, want))
+		}
+		if s != nil && (ep.FirstBlock != s.first || ep.LastBlock != s.last) {
+			problems = append(problems, fmt.Sprintf("%s: blocks %d-%d, the transactions spending its coins span %d-%d", what, ep.FirstBlock, ep.LastBlock, s.first, s.last))
+		}
+		if !mv.ok || !mv.several() && mv.colours == nil {
+			continue
+		}
+		f := mv.readFigs(what, ep.Taint, ep.TaintByModel, ep.TaintByColour, &problems)
+		own := max(0, mv.colour(ep.Address))
+		mv.each(func(m, c int) {
+			w := want
+			if c >= 0 && c != own {
+				w = new(big.Int)
+			}
+			if f.of(m, c).Cmp(w) != 0 {
+				problems = append(problems, fmt.Sprintf("%s: %s %s, its coins hold %s", what, mv.name(m, c), f.of(m, c), w))
+			}
+		})
+	}
+	if mv.colours == nil {
+		return problems
+	}
+	for _, col := range e.Method.Colours {
+		s := srcs[col.Name]
+		for _, seed := range col.Seeds {
+			if s == nil || !s.coins[seed] {
+				problems = append(problems, fmt.Sprintf("method: colour %s lists %s, which is no coin of %s that a reconciled transaction spends", col.Name, seed, col.Name))
+			}
+		}
+		if s == nil {
+			continue
+		}
+		for _, c := range sortedNames(s.coins) {
+			if !slices.Contains(col.Seeds, c) {
+				problems = append(problems, fmt.Sprintf("method: colour %s does not list %s, its coin a reconciled transaction spends", col.Name, c))
 			}
 		}
 	}

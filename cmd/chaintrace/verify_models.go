@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/exhibit"
 	"github.com/chaintrace/chaintrace/tracer/taint"
 )
@@ -31,10 +32,14 @@ type modelView struct {
 	// ok is false when the models cannot be read at all.
 	problems []string
 	ok       bool
+	// back is set for a backward exhibit: its rows are the edges found
+	// back from the targets, and an edge the attribution did not reach
+	// carries nothing, under poison too.
+	back bool
 }
 
 func newModelView(e *exhibit.Exhibit) *modelView {
-	mv := &modelView{colourOf: map[string]int{}, ok: true}
+	mv := &modelView{colourOf: map[string]int{}, ok: true, back: e.Method.Direction == exhibit.DirectionBackward}
 	m := e.Method
 	names := m.TaintModels
 	if len(names) == 0 {
@@ -365,8 +370,9 @@ func sortedNames[V any](m map[string]V) []string {
 // amount; the colours of an attributing model summing to its figure;
 // poison, the upper bound, at least every other model. row says the value
 // is one transfer row's, which poison marks whole (the row exists because
-// some model taints it), each colour all or nothing; a sum of several
-// (a reconciliation entry's) need not be.
+// some model taints it; on a backward exhibit, whole or not at all: an
+// edge the attribution did not reach is a row too), each colour all or
+// nothing; a sum of several (a reconciliation entry's) need not be.
 func (mv *modelView) checkFigs(what string, amount *big.Int, f figs, row bool) []string {
 	var problems []string
 	poison := -1
@@ -383,7 +389,7 @@ func (mv *modelView) checkFigs(what string, amount *big.Int, f figs, row bool) [
 			if t.Cmp(amount) > 0 {
 				problems = append(problems, fmt.Sprintf("%s: %s %s exceeds the amount %s", what, mv.name(m, -1), t, amount))
 			}
-			if k == taint.Poison && row && t.Cmp(amount) != 0 {
+			if k == taint.Poison && row && t.Cmp(amount) != 0 && !(mv.back && t.Sign() == 0) {
 				problems = append(problems, fmt.Sprintf("%s: poison taints every row fully, its poison taint is %s of %s", what, t, amount))
 			}
 		}
@@ -650,6 +656,12 @@ func (mv *modelView) checkFigures(e *exhibit.Exhibit, norm func(string) string, 
 	}
 	for i := range e.Endpoints {
 		ep := &e.Endpoints[i]
+		if mv.back && e.Chain == chains.BTC {
+			// A source's coins are no rows out of it: the Bitcoin
+			// verifier checks them against the inputs that spent them
+			// (btcVerifier.checkBackSources).
+			continue
+		}
 		what := endpointName(ep)
 		f := mv.readFigs(what, ep.Taint, ep.TaintByModel, ep.TaintByColour, &problems)
 		if e.Method.Direction == exhibit.DirectionBackward {
@@ -705,17 +717,22 @@ func recSpelling(rc *exhibit.Reconciliation, asset string) string {
 
 // taintOrigins are the addresses taint starts from: the seeds of a forward
 // exhibit; a backward exhibit's sources (its colours' seeds, and its
-// endpoints, where the trace back stopped).
+// endpoints, where the trace back stopped). A colour of a Bitcoin
+// backward exhibit is named by its source's address and lists the
+// source's coins (txid:vout): its seeds are the origins, and its endpoint
+// is not one besides.
 func taintOrigins(e *exhibit.Exhibit) []string {
 	if e.Method.Direction != exhibit.DirectionBackward {
 		return e.Seeds
 	}
 	var out []string
+	named := map[string]bool{}
 	for _, c := range e.Method.Colours {
+		named[c.Name] = true
 		out = append(out, c.Seeds...)
 	}
 	for _, ep := range e.Endpoints {
-		if !slices.Contains(out, ep.Address) {
+		if !slices.Contains(out, ep.Address) && !named[ep.Address] {
 			out = append(out, ep.Address)
 		}
 	}
