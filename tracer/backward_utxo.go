@@ -28,7 +28,11 @@ import (
 //     and discovery goes no further back, wherever the output was created
 //     (a labelled wallet's coin from before the window is still its money);
 //   - created before the window, or at a hop past MaxHops: an origin,
-//     unattributed;
+//     unattributed. A coin whose transaction the history does not hold
+//     (ErrUnknownTx: a store indexed over the window alone) was created
+//     before the window, since a transaction in it spends the coin; what
+//     that transaction's input says of it (value, address) is all the
+//     trace needs of it;
 //   - otherwise its creating transaction is expanded: its inputs are edges.
 //
 // The hop limit counts addresses back as TraceBack does: an output at hop
@@ -58,6 +62,9 @@ type utxoEdge struct {
 	// spentAt is that transaction's block.
 	spentAt uint64
 	source  string // the source whose seed it is
+	// early marks a coin whose transaction the history does not hold:
+	// created before the window (out is what the spending input says).
+	early bool
 }
 
 type utxoDiscovery struct {
@@ -72,6 +79,27 @@ type utxoDiscovery struct {
 	queue    []utxoStep
 	sources  map[string]*Reached // source address -> its label
 	findings []heuristics.Finding
+	// early holds, for the attribution walk, the transactions of seeds
+	// the history does not hold, as their spending inputs state them.
+	early map[string]*UTXOTx
+}
+
+// seedHistory is the history the attribution walk reads: h, and the
+// transactions of seeds h does not hold, stated by the inputs spending
+// them (the walk reads of a seed's transaction only that output).
+type seedHistory struct {
+	UTXOHistory
+	early map[string]*UTXOTx
+}
+
+func (h seedHistory) Tx(ctx context.Context, txid string) (*UTXOTx, error) {
+	tx, err := h.UTXOHistory.Tx(ctx, txid)
+	if errors.Is(err, ErrUnknownTx) {
+		if e, ok := h.early[txid]; ok {
+			return e, nil
+		}
+	}
+	return tx, err
 }
 
 // utxoStep is a transaction to expand, reached through an output of hop.
@@ -105,7 +133,7 @@ func TraceBackUTXO(ctx context.Context, h UTXOHistory, lb Labels, cfg Config) (*
 		cfg.NativeAsset = chains.AssetBTC
 	}
 	d := &utxoDiscovery{ctx: ctx, h: h, lb: lb, cfg: cfg, targets: map[string]bool{}, txs: map[string]*UTXOTx{},
-		expanded: map[string]bool{}, edges: map[string]*utxoEdge{}, sources: map[string]*Reached{}}
+		expanded: map[string]bool{}, edges: map[string]*utxoEdge{}, sources: map[string]*Reached{}, early: map[string]*UTXOTx{}}
 	b := &BackResult{}
 	for _, t := range cfg.Seeds {
 		if _, _, isOut, _ := ParseOutpointSeed(t); isOut {
@@ -167,7 +195,7 @@ func TraceBackUTXO(ctx context.Context, h UTXOHistory, lb Labels, cfg Config) (*
 	var fwd *Result
 	if len(seeds) > 0 {
 		// No stops: the edges already end at the sources.
-		fwd, err = TraceUTXO(ctx, h, nil, fcfg)
+		fwd, err = TraceUTXO(ctx, seedHistory{UTXOHistory: h, early: d.early}, nil, fcfg)
 		if err != nil && !errors.Is(err, ErrNoActivity) {
 			return nil, fmt.Errorf("attribution: %w", err)
 		}
@@ -288,6 +316,16 @@ func (d *utxoDiscovery) run() error {
 				}
 			}
 			prev, err := d.tx(in.TxID)
+			if errors.Is(err, ErrUnknownTx) && d.cfg.FromBlock > 0 {
+				d.cfg.Logger.Debug("the history does not hold the transaction of a coin spent in the window: paid before it", "coin", op)
+				e.early = true
+				e.out = &chains.Transfer{TxHash: in.TxID, Ordinal: in.Vout, Position: "out:" + strconv.FormatUint(uint64(in.Vout), 10),
+					Kind: chains.KindUTXO, To: in.Address, Asset: d.cfg.NativeAsset, Amount: in.Value}
+				if e.source != "" {
+					d.earlySeed(e.out)
+				}
+				continue // a source, or an origin
+			}
 			if err != nil {
 				return fmt.Errorf("input %d of %s: %w", i, rec.Hash, err)
 			}
@@ -308,6 +346,18 @@ func (d *utxoDiscovery) run() error {
 		}
 	}
 	return nil
+}
+
+// earlySeed records seed o, of a transaction the history does not hold,
+// for the attribution walk: block 0 stands for "before the window".
+func (d *utxoDiscovery) earlySeed(o *chains.Transfer) {
+	tx := d.early[o.TxHash]
+	if tx == nil {
+		tx = &UTXOTx{Tx: chains.Tx{Hash: o.TxHash}}
+		d.early[o.TxHash] = tx
+	}
+	tx.Outputs = append(tx.Outputs, *o)
+	tx.NumOutputs = max(tx.NumOutputs, int(o.Ordinal)+1)
 }
 
 // state fills b's Result from the edges and the attribution walk fwd (nil
@@ -346,7 +396,7 @@ func (d *utxoDiscovery) state(b *BackResult, fwd *Result, run runModels, colour 
 	for _, e := range d.edges {
 		// An output's address is one address back from the output.
 		get(e.out.To, e.hop-1)
-		if e.out.BlockNumber >= d.cfg.FromBlock && e.out.BlockNumber <= d.cfg.ToBlock {
+		if !e.early && e.out.BlockNumber >= d.cfg.FromBlock && e.out.BlockNumber <= d.cfg.ToBlock {
 			rows = append(rows, e)
 		}
 		if e.source == "" {

@@ -29,12 +29,13 @@ func (l hackerLabels) Stop(addr string) (string, string, bool) {
 
 // backBtcCase is the backward case played on a real btcd: the keys' addresses, the transactions and the window.
 type backBtcCase struct {
-	hist               *tracer.StoreUTXO
+	hist               tracer.UTXOHistory
 	from, to           uint64
 	h1, h2, d          string
 	tx                 map[string]string // tx1..tx7 -> txid
 	fundH1, fundH2     string            // the hackers' coins (outpoints)
 	fundO, fundN, preD string            // O's, N's and D's coins of block F
+	windowOnly         tracer.UTXOHistory
 }
 
 // playBackBtc plays, on a real btcd, two labelled hack wallets H1 and H2,
@@ -56,7 +57,8 @@ type backBtcCase struct {
 //	block F+4 (after the window): tx7 Z -> D 100,000,000, Z2 99,960,000
 //	  (fee 10,000): not counted.
 //
-// The window is F+1..F+3; the store holds F..F+4.
+// The window is F+1..F+3; the store holds F..F+4 (windowOnly: a store of
+// F+1..F+4, without the coins' transactions of block F).
 func playBackBtc(t *testing.T) *backBtcCase {
 	t.Helper()
 	n := btcnode.Start(t, btcnode.Options{MatureOutputs: 4})
@@ -126,6 +128,15 @@ func playBackBtc(t *testing.T) *backBtcCase {
 		t.Fatal(err)
 	}
 	c.hist = &tracer.StoreUTXO{Store: st, Chain: chains.BTC}
+	ws, err := store.Open(filepath.Join(t.TempDir(), "window"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	if _, err := indexer.Run(ctx, a, ws, f+1, f+4, indexer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	c.windowOnly = &tracer.StoreUTXO{Store: ws, Chain: chains.BTC}
 	return c
 }
 
@@ -195,6 +206,11 @@ func TestTraceBackUTXO(t *testing.T) {
 	}
 	c := playBackBtc(t)
 	t.Run("by hand", func(t *testing.T) { checkBackUTXOByHand(t, c) })
+	// From a store of the window alone the coins of block F are known
+	// only by the inputs spending them: the same trace.
+	w := *c
+	w.hist = c.windowOnly
+	t.Run("window only", func(t *testing.T) { checkBackUTXOByHand(t, &w) })
 	t.Run("hop limit", func(t *testing.T) { checkBackUTXOHopLimit(t, c) })
 }
 
