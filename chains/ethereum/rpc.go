@@ -13,6 +13,8 @@ import (
 	"net/http"
 	neturl "net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,23 +25,51 @@ import (
 // RPCOptions tune the JSON-RPC client.
 type RPCOptions struct {
 	BatchSize   int           // calls per HTTP request; geth refuses more than 1000
-	Concurrency int           // HTTP requests in flight at once
-	Timeout     time.Duration // per HTTP request
-	Retries     int           // attempts after the first, on transient failures
-	Backoff     time.Duration // first retry delay, doubled per attempt, with jitter
-	MaxBackoff  time.Duration
-	Logger      *slog.Logger
+	Concurrency int           // HTTP requests in flight at once, per endpoint
+	Timeout     time.Duration // per HTTP request: one that stalls longer is cancelled and retried
+	// Retries is the number of attempts after the first that a request
+	// makes on each endpoint, on transient failures (timeouts, dropped
+	// connections, HTTP 408, 429, 5xx). Deterministic failures (JSON-RPC
+	// errors, other 4xx) are not retried.
+	Retries    int
+	Backoff    time.Duration // first retry's backoff step, doubled per attempt, full jitter
+	MaxBackoff time.Duration
+	// MaxRetryAfter caps a server's Retry-After; default 1 minute.
+	MaxRetryAfter time.Duration
+	Logger        *slog.Logger
 	// TLSConfig, if set, is used for https endpoints (btcd serves its RPC
 	// over HTTPS with a self-signed certificate).
 	TLSConfig *tls.Config
-	// User and Pass, if User is set, are sent as HTTP basic auth (user info
-	// in the URL is sent too, when these are empty).
+	// User and Pass, if User is set, are sent as HTTP basic auth to every
+	// endpoint whose URL holds no user info of its own (an endpoint's own
+	// user info is its credentials).
 	User, Pass string
 	// JSONRPCVersion is the "jsonrpc" member of requests: "2.0" (default)
 	// or "1.0" for Bitcoin Core and btcd. With "1.0" an error answer that
 	// comes with HTTP status 404 or 500 (Bitcoin Core's way) is read as the
 	// JSON-RPC error it holds, not as a transport failure.
 	JSONRPCVersion string
+
+	// Fallbacks are more endpoints of the same chain (and the same kind of
+	// node: the adapter detects capabilities on whichever answers). A
+	// request that fails on one endpoint, after its retries there or
+	// because the endpoint's circuit is open, goes to the next.
+	Fallbacks []string
+	// RequestsPerSecond limits the HTTP requests sent to each endpoint (a
+	// JSON-RPC batch is one request, a retry is another); 0: unlimited.
+	// Requests are spaced at 90% of it, so that jitter on the way does not
+	// make the provider count more than the limit in a second.
+	RequestsPerSecond float64
+	// Burst is how many requests may go at once before the rate applies;
+	// default 1.
+	Burst int
+	// BreakerFailures is the number of consecutive transport failures
+	// after which an endpoint's circuit opens: it is skipped for
+	// BreakerCooldown, then one probe request decides whether it is back.
+	// Default 5; negative: never open.
+	BreakerFailures int
+	// BreakerCooldown defaults to 30 s.
+	BreakerCooldown time.Duration
 }
 
 func (o *RPCOptions) defaults() {
@@ -64,46 +94,56 @@ func (o *RPCOptions) defaults() {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 10 * time.Second
 	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = DefaultMaxRetryAfter
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.JSONRPCVersion == "" {
 		o.JSONRPCVersion = "2.0"
 	}
+	if o.RequestsPerSecond < 0 {
+		o.RequestsPerSecond = 0
+	}
+	if o.Burst <= 0 {
+		o.Burst = 1
+	}
+	if o.BreakerFailures == 0 {
+		o.BreakerFailures = DefaultBreakerFailures
+	}
+	if o.BreakerCooldown <= 0 {
+		o.BreakerCooldown = DefaultBreakerCooldown
+	}
 }
 
-// Client is a JSON-RPC 2.0 client over HTTP. It is safe for concurrent use.
+// Client is a JSON-RPC 2.0 client over HTTP, to one endpoint and its
+// fallbacks (see resilience.go). It is safe for concurrent use.
 type Client struct {
-	url      string
-	endpoint string // redacted, for messages and provenance
+	eps      []*endpoint // the primary, then the fallbacks
+	endpoint string      // the primary, redacted, for messages and provenance
 	opts     RPCOptions
-	http     *http.Client
-	sem      chan struct{}
 	nextID   atomic.Uint64
 	calls    atomic.Int64 // JSON-RPC calls sent (a batch of n counts n)
 	requests atomic.Int64 // HTTP requests sent
+
+	chMu    sync.Mutex
+	changed chan struct{} // closed at a breaker's state change
 }
 
-// NewClient makes a client for the endpoint URL; it makes no call.
+// NewClient makes a client for the endpoint URL and opts.Fallbacks; it makes
+// no call.
 func NewClient(url string, opts RPCOptions) *Client {
 	opts.defaults()
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	// Keep a connection per request in flight; the default of two idle
-	// connections per host would reconnect for every further request.
-	tr.MaxIdleConnsPerHost = opts.Concurrency
-	// Compressing answers pays off across a network, not across loopback,
-	// where it only costs CPU on both sides of the same machine.
-	tr.DisableCompression = isLoopback(url)
-	if opts.TLSConfig != nil {
-		tr.TLSClientConfig = opts.TLSConfig
-	}
-	return &Client{
-		url:      url,
+	c := &Client{
 		endpoint: chains.RedactURL(url),
 		opts:     opts,
-		http:     &http.Client{Timeout: opts.Timeout, Transport: tr},
-		sem:      make(chan struct{}, opts.Concurrency),
+		changed:  make(chan struct{}),
 	}
+	for _, u := range append([]string{url}, opts.Fallbacks...) {
+		c.eps = append(c.eps, newEndpoint(u, &c.opts, c.notify))
+	}
+	return c
 }
 
 func isLoopback(raw string) bool {
@@ -119,13 +159,13 @@ func isLoopback(raw string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Endpoint is the redacted endpoint URL.
+// Endpoint is the primary endpoint's redacted URL.
 func (c *Client) Endpoint() string { return c.endpoint }
 
 // Calls is the number of JSON-RPC calls sent so far.
 func (c *Client) Calls() int64 { return c.calls.Load() }
 
-// Requests is the number of HTTP requests sent so far.
+// Requests is the number of HTTP requests sent so far, to every endpoint.
 func (c *Client) Requests() int64 { return c.requests.Load() }
 
 type rpcRequest struct {
@@ -247,42 +287,38 @@ func (c *Client) send(ctx context.Context, elems []BatchElem, asBatch bool) erro
 	if len(elems) > 1 {
 		what = fmt.Sprintf("batch of %d calls (%s, ...)", len(elems), what)
 	}
-	var resp []byte
-	for attempt := 0; ; attempt++ {
-		var wait time.Duration
-		resp, wait, err = c.post(ctx, body)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var perm *permanentError
-		if errors.As(err, &perm) || attempt >= c.opts.Retries {
-			return fmt.Errorf("%w: %s: %s: %v (after %d attempts)", ErrNodeUnavailable, c.endpoint, what, err, attempt+1)
-		}
-		if wait == 0 {
-			wait = retry.Backoff(c.opts.Backoff, c.opts.MaxBackoff, attempt)
-		}
-		c.opts.Logger.Warn("node request failed, retrying", "endpoint", c.endpoint, "call", what, "attempt", attempt+1, "wait", wait, "err", err)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	resp, ep, err := c.do(ctx, body, what)
+	if err != nil {
+		return err
 	}
 	c.calls.Add(int64(len(elems)))
-	return c.decode(resp, elems, ids, asBatch, what)
+	err = c.decode(resp, elems, ids, asBatch, what, ep.redacted)
+	res := resOK
+	switch {
+	case errors.Is(err, ErrInconsistent):
+		res = resBadAnswer
+	case err != nil:
+		res = resRPCError
+	default:
+		for i := range elems {
+			if elems[i].Error != nil {
+				res = resRPCError
+				break
+			}
+		}
+	}
+	ep.counts[res].Add(1)
+	return err
 }
 
-func (c *Client) decode(resp []byte, elems []BatchElem, ids map[uint64]int, asBatch bool, what string) error {
+func (c *Client) decode(resp []byte, elems []BatchElem, ids map[uint64]int, asBatch bool, what, endpoint string) error {
 	answers, isBatch, err := splitResponses(resp)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %s: malformed answer: %v", ErrInconsistent, c.endpoint, what, err)
+		return fmt.Errorf("%w: %s: %s: malformed answer: %v", ErrInconsistent, endpoint, what, err)
 	}
 	if !isBatch && asBatch && len(answers) == 1 && (len(answers[0].ID) == 0 || string(answers[0].ID) == "null") && answers[0].Error != nil {
 		// The whole batch was refused (too many calls, batches disabled).
-		return fmt.Errorf("%s: %s refused: %w", c.endpoint, what, answers[0].Error)
+		return fmt.Errorf("%s: %s refused: %w", endpoint, what, answers[0].Error)
 	}
 	seen := 0
 	for _, a := range answers {
@@ -307,63 +343,81 @@ func (c *Client) decode(resp []byte, elems []BatchElem, ids map[uint64]int, asBa
 	if seen != len(elems) {
 		for i := range elems {
 			if elems[i].Result == nil && elems[i].Error == nil {
-				elems[i].Error = fmt.Errorf("%w: %s: no answer to %s", ErrInconsistent, c.endpoint, elems[i].Method)
+				elems[i].Error = fmt.Errorf("%w: %s: no answer to %s", ErrInconsistent, endpoint, elems[i].Method)
 			}
 		}
 	}
 	return nil
 }
 
-// permanentError is an HTTP failure that a retry will not mend (4xx other
-// than 408 and 429: bad credentials, wrong path).
-type permanentError struct{ msg string }
-
-func (e *permanentError) Error() string { return e.msg }
-
-// post sends one HTTP request; wait is the server's Retry-After, if given.
-func (c *Client) post(ctx context.Context, body []byte) (resp []byte, wait time.Duration, err error) {
+// attempt sends one HTTP request to ep, once: it waits for a connection
+// slot, the end of a Retry-After pause and the rate limit, then gives the
+// node Timeout to answer. A failure is an *attemptError, or the caller's
+// context error; sent says whether the request went out.
+func (c *Client) attempt(ctx context.Context, ep *endpoint, body []byte) (data []byte, sent bool, err error) {
 	select {
-	case c.sem <- struct{}{}:
+	case ep.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, 0, ctx.Err()
+		return nil, false, ctx.Err()
 	}
-	defer func() { <-c.sem }()
-	c.requests.Add(1)
-	chains.CountCall(ctx)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	defer func() { <-ep.sem }()
+	if err := ep.waitPause(ctx); err != nil {
+		return nil, false, err
+	}
+	if ep.limit != nil {
+		if err := ep.limit.Wait(ctx); err != nil {
+			return nil, false, err
+		}
+	}
+	actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, ep.url, bytes.NewReader(body))
 	if err != nil {
-		return nil, 0, &permanentError{err.Error()}
+		return nil, false, &attemptError{result: resConnError, permanent: true, msg: scrub(err, ep.url, ep.redacted).Error()}
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if c.opts.User != "" {
+	if ep.basic {
 		req.SetBasicAuth(c.opts.User, c.opts.Pass)
 	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		return nil, 0, scrub(err, c.url, c.endpoint)
+	c.requests.Add(1)
+	res, err := ep.http.Do(req)
+	if err == nil {
+		defer res.Body.Close()
+		if data, err = io.ReadAll(res.Body); err == nil {
+			data, err = c.answer(res, data)
+			return data, true, err
+		}
 	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, 0, scrub(err, c.url, c.endpoint)
+	if ctx.Err() != nil {
+		return nil, true, ctx.Err()
 	}
+	return nil, true, classify(err, c.opts.Timeout, ep)
+}
+
+// answer sorts an HTTP answer: the body to decode, or the failure.
+func (c *Client) answer(res *http.Response, data []byte) ([]byte, error) {
 	isJSON := len(data) > 0 && (data[0] == '{' || data[0] == '[')
+	code := res.StatusCode
 	switch {
-	case res.StatusCode == http.StatusOK:
-		return data, 0, nil
-	case isJSON && c.opts.JSONRPCVersion == "1.0" && (res.StatusCode == http.StatusNotFound || res.StatusCode == http.StatusInternalServerError) &&
+	case code >= 200 && code < 300:
+		return data, nil
+	case isJSON && c.opts.JSONRPCVersion == "1.0" && (code == http.StatusNotFound || code == http.StatusInternalServerError) &&
 		bytes.Contains(data, []byte(`"error"`)) && bytes.Contains(data, []byte(`"code"`)):
 		// Bitcoin Core answers a failed call with 404 (no such method)
 		// or 500 (any other error) and the JSON-RPC error in the body.
-		return data, 0, nil
-	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusRequestTimeout || res.StatusCode >= 500:
-		return nil, retry.RetryAfter(res.Header.Get("Retry-After"), time.Minute), fmt.Errorf("HTTP %s", res.Status)
-	default:
+		return data, nil
+	case code == http.StatusTooManyRequests:
+		return nil, &attemptError{result: resHTTP429, wait: retry.RetryAfter(res.Header.Get("Retry-After"), c.opts.MaxRetryAfter), msg: "HTTP " + res.Status}
+	case code == http.StatusRequestTimeout:
+		return nil, &attemptError{result: resTimeout, msg: "HTTP " + res.Status}
+	case code >= 500:
+		return nil, &attemptError{result: resHTTP5xx, wait: retry.RetryAfter(res.Header.Get("Retry-After"), c.opts.MaxRetryAfter), msg: "HTTP " + res.Status}
+	case isJSON && code == http.StatusBadRequest:
 		// Some nodes answer JSON-RPC errors with a 4xx status; keep the body.
-		if len(data) > 0 && (data[0] == '{' || data[0] == '[') && res.StatusCode == http.StatusBadRequest {
-			return data, 0, nil
-		}
-		return nil, 0, &permanentError{"HTTP " + res.Status}
+		return data, nil
+	default:
+		// Bad credentials, a wrong path: a retry will not mend it.
+		return nil, &attemptError{result: resHTTP4xx, permanent: true, msg: "HTTP " + res.Status}
 	}
 }
 
@@ -371,9 +425,17 @@ func (c *Client) post(ctx context.Context, body []byte) (resp []byte, wait time.
 // transport error's text.
 func scrub(err error, raw, redacted string) error {
 	msg := err.Error()
-	if raw != "" {
-		msg = string(bytes.ReplaceAll([]byte(msg), []byte(raw), []byte(redacted)))
-		msg = string(bytes.ReplaceAll([]byte(msg), []byte(strconv.Quote(raw)), []byte(strconv.Quote(redacted))))
+	if raw == "" {
+		return errors.New(msg)
+	}
+	forms := []string{raw}
+	// net/http writes a URL with user info as user:***@host.
+	if u, perr := neturl.Parse(raw); perr == nil && u.User != nil {
+		forms = append(forms, u.Redacted())
+	}
+	for _, f := range forms {
+		msg = strings.ReplaceAll(msg, strconv.Quote(f), strconv.Quote(redacted))
+		msg = strings.ReplaceAll(msg, f, redacted)
 	}
 	return errors.New(msg)
 }
@@ -401,7 +463,10 @@ func (c *Client) SendDiscard(ctx context.Context, elems []BatchElem) (int64, err
 		}
 		n++
 		go func() {
-			resp, _, err := c.post(ctx, body)
+			resp, ep, err := c.do(ctx, body, "discarded batch")
+			if ep != nil {
+				ep.counts[resOK].Add(1)
+			}
 			total.Add(int64(len(resp)))
 			c.calls.Add(int64(len(part)))
 			errs <- err
