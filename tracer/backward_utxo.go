@@ -370,7 +370,8 @@ func (d *utxoDiscovery) state(b *BackResult, fwd *Result, run runModels, colour 
 		}
 		b.Reconciliation = fwd.Reconciliation
 	}
-	if d.cfg.CoinJoin != nil && len(d.findings) > 0 {
+	if d.cfg.CoinJoin != nil {
+		// It ran on every transaction discovery expanded.
 		b.Heuristics = append(b.Heuristics, d.cfg.CoinJoin.Infos()...)
 		b.Findings = d.findings
 	}
