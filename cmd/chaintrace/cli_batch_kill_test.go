@@ -103,6 +103,7 @@ func TestBatchSurvivesKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays 200 thefts on geth and btcd; skipped with -short")
 	}
+	t.Parallel() // mostly waiting: let the package's other tests run meanwhile
 	bc := playBatchCase(t, 100)
 	dir := t.TempDir()
 	args := func(name string) []string {
