@@ -266,6 +266,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// errCircuitMoved: the endpoint's circuit opened while the request waited
+// for a connection slot or the rate limit; it was not sent.
+var errCircuitMoved = errors.New("circuit opened while the request queued")
+
 // attemptError is one failed attempt.
 type attemptError struct {
 	result    result
@@ -338,12 +342,15 @@ func (c *Client) do(ctx context.Context, body []byte, what string) ([]byte, *end
 			continue
 		}
 		ep := c.eps[pick]
+		data, sent, err := c.attempt(ctx, ep, body, tk)
+		if errors.Is(err, errCircuitMoved) {
+			continue // the circuit opened while this request queued: choose again
+		}
 		if tries[pick] > 0 {
 			ep.retries.Add(1)
 		}
 		tries[pick]++
 		total++
-		data, sent, err := c.attempt(ctx, ep, body)
 		if err == nil {
 			ep.br.done(tk, verdictSuccess, "")
 			return data, ep, nil
@@ -516,6 +523,19 @@ func (b *breaker) allow(now time.Time) (t ticket, ok bool, until time.Time) {
 	default:
 		return ticket{gen: b.gen}, true, time.Time{}
 	}
+}
+
+// still says whether a request that allow let through may still go, after
+// queueing for a connection slot and the rate limit: the probe may; any
+// other only if the circuit has not moved since (requests queued behind
+// the failures that opened it must not hit the endpoint anyway).
+func (b *breaker) still(t ticket) bool {
+	if b.threshold < 0 || t.probe {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return t.gen == b.gen
 }
 
 // done records how a request that allow let through ended.

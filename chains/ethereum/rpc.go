@@ -353,8 +353,9 @@ func (c *Client) decode(resp []byte, elems []BatchElem, ids map[uint64]int, asBa
 // attempt sends one HTTP request to ep, once: it waits for a connection
 // slot, the end of a Retry-After pause and the rate limit, then gives the
 // node Timeout to answer. A failure is an *attemptError, or the caller's
-// context error; sent says whether the request went out.
-func (c *Client) attempt(ctx context.Context, ep *endpoint, body []byte) (data []byte, sent bool, err error) {
+// context error, or errCircuitMoved (not sent: the circuit opened while
+// it queued); sent says whether the request went out.
+func (c *Client) attempt(ctx context.Context, ep *endpoint, body []byte, tk ticket) (data []byte, sent bool, err error) {
 	select {
 	case ep.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -368,6 +369,9 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, body []byte) (data [
 		if err := ep.limit.Wait(ctx); err != nil {
 			return nil, false, err
 		}
+	}
+	if !ep.br.still(tk) {
+		return nil, false, errCircuitMoved
 	}
 	actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
