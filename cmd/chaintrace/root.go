@@ -59,6 +59,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newVerifyCommand(opts),
 		newLabelsCommand(opts),
 		newClusterCommand(opts),
+		newWatchCommand(opts),
 		newBatchCommand(opts),
 	)
 	return root
