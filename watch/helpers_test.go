@@ -85,7 +85,11 @@ func newEthRig(t *testing.T, funded ...string) *ethRig {
 	}
 	logs := &syncBuffer{}
 	return &ethRig{t: t, node: node, src: watch.EthSource{A: a}, got: &collect{}, lines: &syncBuffer{}, logs: logs,
-		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		log: newTextLogger(logs)}
+}
+
+func newTextLogger(w *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // open makes a watcher over the rig from block from.
@@ -108,11 +112,11 @@ func (r *ethRig) step(w *watch.Watcher, alerts, retractions int) watch.Result {
 	r.t.Helper()
 	res, err := w.Step(context.Background())
 	if err != nil {
-		r.t.Fatalf("step at head %d: %v\n%s", r.node.Head(), err, r.logs.String())
+		r.t.Fatalf("step at head %d: %v\n%s", res.Head, err, r.logs.String())
 	}
 	if res.Alerts != alerts || res.Retractions != retractions {
 		r.t.Fatalf("step at head %d: %d alerts and %d retractions, want %d and %d (pending %d)\n%s",
-			r.node.Head(), res.Alerts, res.Retractions, alerts, retractions, res.Pending, r.logs.String())
+			res.Head, res.Alerts, res.Retractions, alerts, retractions, res.Pending, r.logs.String())
 	}
 	return res
 }
