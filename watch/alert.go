@@ -128,7 +128,7 @@ func (a *Alert) message() string {
 			break
 		}
 	}
-	fmt.Fprintf(&b, " in %s block %d, tx %s %s", a.Chain, t.BlockNumber, t.TxHash, t.Position)
+	fmt.Fprintf(&b, " in %s block %d, tx %s, position %s", a.Chain, t.BlockNumber, t.TxHash, t.Position)
 	if a.Type == TypeRetraction {
 		fmt.Fprintf(&b, ": %s", a.RetractedBecause)
 	}
