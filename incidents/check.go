@@ -46,7 +46,7 @@ type Status string
 // Outcomes. Only StatusConfirmed and StatusUnchecked are not failures.
 const (
 	StatusConfirmed   Status = "confirmed"
-	StatusUnchecked   Status = "unchecked"          // nothing on chain to compare, or no node for its chain
+	StatusUnchecked   Status = "unchecked"           // nothing on chain to compare, or no node for its chain
 	StatusMissing     Status = "missing transaction" // the node knows no transaction of that hash
 	StatusWrongBlock  Status = "wrong block"
 	StatusWrongAmount Status = "wrong amount"
