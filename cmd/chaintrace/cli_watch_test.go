@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/chaintrace/chaintrace/internal/devchain"
 	"github.com/chaintrace/chaintrace/internal/scenario"
 	"github.com/chaintrace/chaintrace/watch"
@@ -166,4 +168,68 @@ func TestWatchOnceFromAnExhibit(t *testing.T) {
 		t.Fatalf("second run: exit %d, stdout %q: %s", code, out, errs)
 	}
 
+}
+
+// TestWatchLabelledAddresses: `--labels` an OFAC SDN file `--label-match
+// lazarus` watches Lazarus Group's addresses and no other entry's; with
+// --incoming a payment into one alerts, naming the label that chose it;
+// `--categories sanctioned` watches every sanctioned address.
+func TestWatchLabelledAddresses(t *testing.T) {
+	node, err := devchain.Start(devchain.Config{Funded: []string{"payer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	lazarus := ofacLazarusETH[0]                          // in the sample, entry "LAZARUS GROUP"
+	other := "0x983a81ca6FB1e441266D2FbcB7D8E530AC2E05A2" // in the sample, another entry
+	from := node.Head() + 1
+	for _, to := range []string{lazarus, other} {
+		a := devchainAddress(t, to)
+		if _, err := node.Transact(devchain.Key("payer"), &a, scenario.Ether(1), nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	block, err := node.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	base := []string{"watch", "--once", "--eth-rpc", node.URL(), "--store", filepath.Join(dir, "store"), "--labels", sdnAdvancedSample,
+		"--incoming", "--from-block", itoa(from), "--confirmations", "0"}
+
+	code, out, errs := runCLI(t, nil, append(base, "--label-match", "lazarus")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("%d alerts, want 1:\n%s\n%s", len(lines), out, errs)
+	}
+	var a watch.Alert
+	if err := json.Unmarshal([]byte(lines[0]), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Transfer.To != lazarus || a.Transfer.BlockNumber != block || len(a.Watched) != 1 || a.Watched[0].Role != "to" ||
+		a.Watched[0].Reasons[0].Kind != "label" || a.Watched[0].Reasons[0].Label != "LAZARUS GROUP" ||
+		a.Watched[0].Reasons[0].Category != "sanctioned" || a.Destination.Label != "LAZARUS GROUP" || !a.Destination.Watched {
+		t.Errorf("alert: %s", lines[0])
+	}
+
+	code, out, errs = runCLI(t, nil, append(base, "--categories", "sanctioned")...)
+	if code != 0 || strings.Count(out, "\n") != 2 {
+		t.Errorf("--categories sanctioned: exit %d, %d alerts, want 2:\n%s\n%s", code, strings.Count(out, "\n"), out, errs)
+	}
+	// A category nothing has: nothing to watch, bad input.
+	code, _, errs = runCLI(t, nil, append(base, "--categories", "mixing_service")...)
+	if code != 2 || !strings.Contains(lastLine(errs), "nothing to watch") {
+		t.Errorf("an empty selection: exit %d: %s", code, errs)
+	}
+}
+
+func devchainAddress(t *testing.T, s string) common.Address {
+	t.Helper()
+	if !common.IsHexAddress(s) {
+		t.Fatalf("not an address: %s", s)
+	}
+	return common.HexToAddress(s)
 }
