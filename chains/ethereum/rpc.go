@@ -384,6 +384,7 @@ func (c *Client) attempt(ctx context.Context, ep *endpoint, body []byte, tk tick
 		req.SetBasicAuth(c.opts.User, c.opts.Pass)
 	}
 	c.requests.Add(1)
+	chains.CountCall(ctx) // a batch's per-job count of node calls
 	res, err := ep.http.Do(req)
 	if err == nil {
 		defer res.Body.Close()
