@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/btcsuite/btcd/chaincfg"
-
 	"github.com/chaintrace/chaintrace/chains"
 	"github.com/chaintrace/chaintrace/chains/bitcoin"
 	"github.com/chaintrace/chaintrace/chains/ethereum"
@@ -364,7 +362,7 @@ func checkAddressShape(chain chains.Chain, s string) error {
 		return err
 	}
 	var first error
-	for _, net := range append([]*chaincfg.Params(nil), bitcoin.Networks...) {
+	for _, net := range bitcoin.Networks {
 		_, err := bitcoin.NormalizeAddress(s, net)
 		if err == nil {
 			return nil
