@@ -122,8 +122,9 @@ func TestTraceBackBadInput(t *testing.T) {
 		want string
 	}{
 		{"unknown direction", append(base, "--direction", "sideways"), `--direction "sideways"`},
-		{"bitcoin", []string{"trace", "--chain", "btc", "--direction", "backward", "--seed", "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh",
-			"--from-block", "1", "--to-block", "2", "--store", filepath.Join(dir, "store")}, "built for eth only"},
+		{"bitcoin output as a target", []string{"trace", "--chain", "btc", "--direction", "backward", "--seed",
+			"4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b:0",
+			"--from-block", "1", "--to-block", "2", "--store", filepath.Join(dir, "store")}, "is an output"},
 		{"coloured seed", []string{"trace", "--direction", "backward", "--seed", "a=0x00000000000000000000000000000000000fee15",
 			"--from-block", "1", "--to-block", "2", "--store", filepath.Join(dir, "store")}, "name no colours"},
 	} {

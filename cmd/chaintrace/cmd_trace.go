@@ -49,7 +49,7 @@ passed through is reconciled in the exhibit. Data comes from a btcd with
 --addrindex (only the blocks the reached addresses appear in), any node
 after the window is indexed (Bitcoin Core), the store alone, or --esplora.
 
-With --direction backward (eth) the seeds are addresses to explain, an
+With --direction backward the seeds are addresses to explain, an
 exchange deposit for one: the trace goes back from them to the sources of
 the funds they received, stopping at labelled addresses (any label, unless
 --stop-categories is given), and states the share of their receipts each

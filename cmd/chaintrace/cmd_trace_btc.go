@@ -134,6 +134,9 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *s
 		FromBlock: p.from, ToBlock: p.to, NativeAsset: chains.AssetBTC, Logger: opts.logger,
 		Progress: func(pr tracer.Progress) {
 			pp.Status(fmt.Sprintf("tracing: block %d, %d addresses, %d transfers", pr.Block, pr.Addresses, pr.Transfers))
+			if opts.walkProgress != nil {
+				opts.walkProgress(pr)
+			}
 		}}
 	setBtcHeuristics(&cfg, p.heur)
 	if p.direction == directionBackward {
@@ -290,7 +293,7 @@ func (o *globalOptions) btcBackend(ctx context.Context, st *store.Store, p *trac
 			},
 		}, nil
 	case rpcURL != "":
-		a, err := o.dialBtc(ctx)
+		a, err := o.btcAdapter(ctx)
 		if err != nil {
 			return nil, err
 		}
