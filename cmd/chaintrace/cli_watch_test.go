@@ -13,6 +13,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/chaintrace/chaintrace/internal/btcnode"
 	"github.com/chaintrace/chaintrace/internal/devchain"
 	"github.com/chaintrace/chaintrace/internal/scenario"
 	"github.com/chaintrace/chaintrace/watch"
@@ -232,4 +233,59 @@ func devchainAddress(t *testing.T, s string) common.Address {
 		t.Fatalf("not an address: %s", s)
 	}
 	return common.HexToAddress(s)
+}
+
+// TestWatchBtcOnce: `watch --chain btc --once` on a real btcd alerts a
+// payment out of a listed address once it is one block deep; a listed
+// address of another network is bad input naming its line.
+func TestWatchBtcOnce(t *testing.T) {
+	n := btcnode.Start(t, btcnode.Options{MatureOutputs: 3})
+	coins, err := n.FundKeys(btcnode.To("thief", btcnode.P2PKH, 100_000_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	thief := n.AddrP2PKH("thief").EncodeAddress()
+	dir := t.TempDir()
+	list := filepath.Join(dir, "btc.txt")
+	os.WriteFile(list, []byte(thief+" # the thief\n"), 0o644)
+	pay, err := n.Spend(coins, []btcnode.Output{btcnode.To("fence", btcnode.P2WPKH, 99_990_000)}, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashes, err := n.Mine(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, err := n.Client().GetBlockHeaderVerbose(hashes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"watch", "--once", "--chain", "btc", "--store", filepath.Join(dir, "store"), "--addresses", list,
+		"--from-block", itoa(uint64(hdr.Height)), "--confirmations", "1", "--state", filepath.Join(dir, "state.json")}, btcNodeFlags(n)...)
+	code, out, errs := runCLI(t, nil, args...)
+	if code != 0 || out != "" {
+		t.Fatalf("at 0 confirmations: exit %d, stdout %q: %s", code, out, errs)
+	}
+	if _, err := n.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runCLI(t, nil, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var a watch.Alert
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &a); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if a.ID != "btc:"+pay.TxHash().String()+":out:0" || a.Network != "btc:simnet" || a.Transfer.Amount != "99990000" ||
+		a.Transfer.To != n.AddrP2WPKH("fence").EncodeAddress() || a.Watched[0].Reasons[0].Detail != "the thief" {
+		t.Errorf("alert: %s", out)
+	}
+
+	// A mainnet address on a simnet node.
+	os.WriteFile(list, []byte(thief+"\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa\n"), 0o644)
+	code, _, errs = runCLI(t, nil, args...)
+	if code != 2 || !strings.Contains(lastLine(errs), "btc.txt:2: ") || !strings.Contains(lastLine(errs), "simnet") {
+		t.Errorf("a mainnet address: exit %d: %s", code, lastLine(errs))
+	}
 }
