@@ -20,6 +20,18 @@ import (
 // Merge then returns an *Error matching ErrConflict whose problems name
 // both lines.
 func Merge(base *Catalog, local ...*Catalog) (*Catalog, error) {
+	return merge(base, false, local...)
+}
+
+// Append is Merge for catalog files that extend the same base (a user's
+// local catalog and a file imported into it): an entry that extends an
+// incident neither of them holds is kept as it is, an extension, for a
+// later Merge with the base to check.
+func Append(local *Catalog, more ...*Catalog) (*Catalog, error) {
+	return merge(local, true, more...)
+}
+
+func merge(base *Catalog, allowPartial bool, local ...*Catalog) (*Catalog, error) {
 	out := &Catalog{Files: append([]string{}, base.Files...)}
 	byID := map[string]*Incident{}
 	for _, inc := range base.Incidents {
@@ -33,7 +45,7 @@ func Merge(base *Catalog, local ...*Catalog) (*Catalog, error) {
 		for _, inc := range l.Incidents {
 			have, ok := byID[inc.ID]
 			if !ok {
-				if inc.Name == "" {
+				if inc.Name == "" && !allowPartial {
 					problems = append(problems, Problem{File: inc.File, Line: inc.Line, Msg: fmt.Sprintf(
 						"incident %s is not in the catalog (%s); a new incident needs name, date, victim, chains and sources", inc.ID, strings.Join(out.IDs(), ", "))})
 					continue
@@ -201,6 +213,9 @@ func (inc *Incident) extend(x *Incident) []Problem {
 	}
 	// The extension's facts may cite the catalogued incident's sources;
 	// now that both are known, every citation must resolve.
+	if inc.Name == "" {
+		return ps // an extension itself: Merge with the base checks it
+	}
 	inc.eachFact(func(f *Fact, what string) {
 		for _, id := range f.Sources {
 			if _, ok := inc.Source(id); !ok {

@@ -283,7 +283,7 @@ func (p *parser) incident(n *yaml.Node) *Incident {
 		p.sources(inc, v)
 	}
 	if v, ok := m["date"]; ok {
-		p.date(inc, v)
+		p.date(inc, v, full)
 	}
 	defChain := ""
 	if len(inc.Chains) == 1 {
@@ -399,7 +399,7 @@ func (p *parser) sources(inc *Incident, n *yaml.Node) {
 
 // date reads "date: 2019-11-27" (stated by every source of the incident)
 // or "date: {value: 2019-11-27, source: [...], confirmed: false}".
-func (p *parser) date(inc *Incident, n *yaml.Node) {
+func (p *parser) date(inc *Incident, n *yaml.Node, full bool) {
 	what := "incident " + inc.ID + ": date"
 	d := Date{Fact: Fact{Line: n.Line, File: p.file}}
 	valNode := n
@@ -439,7 +439,7 @@ func (p *parser) date(inc *Incident, n *yaml.Node) {
 	if len(d.Sources) == 0 {
 		p.errf(n.Line, "%s has no source", what)
 	}
-	p.checkSources(factContext{inc: inc, what: what, full: true}, d.Sources, n.Line)
+	p.checkSources(factContext{inc: inc, what: what, full: full}, d.Sources, n.Line)
 	inc.Date = d
 }
 
