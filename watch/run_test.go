@@ -134,3 +134,18 @@ func TestReorgDeeperThanKeptStops(t *testing.T) {
 		t.Fatalf("Run: %v, want ErrReorgTooDeep", err)
 	}
 }
+
+// TestCatchUpLogsProgress: a watch starting far behind the head says how
+// far it has got while it catches up.
+func TestCatchUpLogsProgress(t *testing.T) {
+	r := newEthRig(t, "thief")
+	base := r.commit(1)
+	r.commit(40)
+	w := r.open(watchlist(chains.ETH, devchain.Addr("thief").Hex()), 0, base, func(c *watch.Config) {
+		c.Chunk, c.ProgressEvery = 4, time.Nanosecond
+	})
+	r.step(w, 0, 0)
+	if n := strings.Count(r.logs.String(), "msg=\"catching up\""); n < 3 {
+		t.Errorf("%d progress lines over a 41-block catch-up in chunks of 4:\n%s", n, r.logs.String())
+	}
+}

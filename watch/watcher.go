@@ -244,6 +244,10 @@ func (w *Watcher) Step(ctx context.Context) (Result, error) {
 		if err := w.finalize(ctx, head, &res); err != nil {
 			return w.result(&res), err
 		}
+		// A long catch-up keeps its progress if it is stopped.
+		if err := w.save(); err != nil {
+			return w.result(&res), err
+		}
 		w.catchUpProgress(first, head, began)
 	}
 	if err := w.finalize(ctx, head, &res); err != nil {
