@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +21,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/batchscenario"
 	"github.com/chaintrace/chaintrace/internal/btcnode"
 	"github.com/chaintrace/chaintrace/internal/devchain"
+	"github.com/chaintrace/chaintrace/internal/faultproxy"
 )
 
 // mainEnv makes the test binary run the command line instead of the tests,
@@ -43,7 +47,8 @@ func chaintraceProcess(ctx context.Context, args ...string) *exec.Cmd {
 // btcd, a jobs file naming every seed, and the flags that reach the nodes.
 type batchCase struct {
 	jobs      string
-	nodeFlags []string
+	nodeFlags []string   // through counting proxies
+	calls     func() int // requests the proxies passed on so far
 	ids       []string
 }
 
@@ -88,7 +93,24 @@ func playBatchCase(t *testing.T, perChain int) batchCase {
 	if err := os.WriteFile(jobs, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return batchCase{jobs: jobs, nodeFlags: append([]string{"--eth-rpc", eth.URL()}, btcNodeFlags(bn)...), ids: ids}
+	// Counting proxies (no faults), so that the nodes' requests can be
+	// told apart run by run.
+	pem, err := os.ReadFile(bn.CertFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	host, user, pass, _ := bn.RPCConfig()
+	ep, bp := faultproxy.New(eth.URL(), faultproxy.Options{}), faultproxy.New("https://"+host, faultproxy.Options{Transport: tr})
+	t.Cleanup(ep.Close)
+	t.Cleanup(bp.Close)
+	return batchCase{jobs: jobs, ids: ids,
+		nodeFlags: []string{"--eth-rpc", ep.URL(), "--btc-rpc", bp.URL(), "--btc-rpc-user", user, "--btc-rpc-pass", pass},
+		calls:     func() int { return ep.Requests() + bp.Requests() },
+	}
 }
 
 var jobDoneLine = regexp.MustCompile(`batch: job finished.* job=(\S+) status=done`)
@@ -121,6 +143,7 @@ func TestBatchSurvivesKills(t *testing.T) {
 		t.Fatalf("uninterrupted batch: %v\n%s", err, ref.String())
 	}
 	took := time.Since(start)
+	refCalls := bc.calls()
 	refSum := readSummary(t, filepath.Join(dir, "ref", "out", "summary.json"))
 	if refSum.Totals.Done != len(bc.ids) {
 		t.Fatalf("uninterrupted batch: %+v", refSum.Totals)
@@ -201,6 +224,15 @@ func TestBatchSurvivesKills(t *testing.T) {
 	}
 	t.Logf("%d invocations (3 killed); %d jobs finished before the last, which made %d node calls (the uninterrupted run %d)",
 		len(logs), earlier, sum.Totals.NodeCalls, refSum.Totals.NodeCalls)
+	// The nodes' own count: every invocation together asked them little
+	// more than the uninterrupted run (the jobs cut short, started again,
+	// and each invocation's connecting); a rerun of finished jobs would
+	// add as many requests again as those jobs took.
+	killedCalls := bc.calls() - refCalls
+	t.Logf("requests at the nodes: uninterrupted %d, killed three times %d (%.2fx)", refCalls, killedCalls, float64(killedCalls)/float64(refCalls))
+	if float64(killedCalls) > 1.5*float64(refCalls) {
+		t.Errorf("the interrupted batch asked the nodes %d requests, the uninterrupted one %d: finished work was done again", killedCalls, refCalls)
+	}
 	if earlier < 15 {
 		t.Errorf("only %d jobs were finished before the last invocation: the kills did not test resuming", earlier)
 	}
