@@ -90,7 +90,7 @@ type Options struct {
 type Record struct {
 	Seq      int       // 1 for the first request
 	Arrival  time.Time // when the handler got it
-	Done     time.Time // when the proxy answered, dropped or gave up on it
+	Done     time.Time // when the proxy began its answer (or dropped, or gave up on it): the client has seen nothing before
 	Outcome  Outcome
 	Status   int    // the HTTP status sent; 0 when dropped or abandoned
 	BodyHash string // hex SHA-256 of the request body (a retry resends the same body)
@@ -335,26 +335,23 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Each outcome is recorded before the client can see it, so that a
+	// test reading Counts after its call returned finds it there.
 	switch pl.outcome {
 	case Dropped:
-		p.drop(w)
 		p.finish(pl.idx, Dropped, 0)
+		p.drop(w)
 	case TooMany:
 		if pl.retryAfter >= 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(pl.retryAfter))
 		}
-		http.Error(w, "rate limit exceeded", pl.status)
 		p.finish(pl.idx, TooMany, pl.status)
+		http.Error(w, "rate limit exceeded", pl.status)
 	case ServerError:
-		http.Error(w, "injected failure", pl.status)
 		p.finish(pl.idx, ServerError, pl.status)
+		http.Error(w, "injected failure", pl.status)
 	default:
-		status := p.forward(w, r, body)
-		o := Forwarded
-		if status == http.StatusBadGateway {
-			o = UpstreamError
-		}
-		p.finish(pl.idx, o, status)
+		p.forward(w, r, body, pl.idx)
 	}
 }
 
@@ -371,9 +368,9 @@ func (p *Proxy) drop(w http.ResponseWriter) {
 	conn.Close()
 }
 
-// forward sends the request to the target and copies the answer back; it
-// returns the status sent.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte) int {
+// forward sends the request to the target and copies the answer back,
+// recording the outcome (under idx) before the client sees it.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte, idx int) {
 	u := *p.target
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -386,8 +383,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte) int
 	}()
 	out, err := http.NewRequestWithContext(ctx, r.Method, u.String(), bytes.NewReader(body))
 	if err != nil {
+		p.finish(idx, UpstreamError, http.StatusBadGateway)
 		http.Error(w, err.Error(), http.StatusBadGateway)
-		return http.StatusBadGateway
+		return
 	}
 	for _, k := range []string{"Content-Type", "Authorization", "Accept"} {
 		if v := r.Header.Get(k); v != "" {
@@ -396,18 +394,27 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte) int
 	}
 	res, err := p.transport.RoundTrip(out)
 	if err != nil {
+		p.finish(idx, UpstreamError, http.StatusBadGateway)
 		http.Error(w, "upstream: "+err.Error(), http.StatusBadGateway)
-		return http.StatusBadGateway
+		return
 	}
 	defer res.Body.Close()
+	// Read the whole answer first: the outcome is recorded before the
+	// client can have any of it.
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		p.finish(idx, UpstreamError, http.StatusBadGateway)
+		http.Error(w, "upstream: "+err.Error(), http.StatusBadGateway)
+		return
+	}
 	for _, k := range []string{"Content-Type", "Retry-After"} {
 		if v := res.Header.Get(k); v != "" {
 			w.Header().Set(k, v)
 		}
 	}
+	p.finish(idx, Forwarded, res.StatusCode)
 	w.WriteHeader(res.StatusCode)
-	_, _ = io.Copy(w, res.Body)
-	return res.StatusCode
+	_, _ = w.Write(data)
 }
 
 // countCalls is the number of JSON-RPC calls in a body: the elements of a
