@@ -61,6 +61,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newClusterCommand(opts),
 		newWatchCommand(opts),
 		newBatchCommand(opts),
+		newIncidentsCommand(opts),
 	)
 	return root
 }
