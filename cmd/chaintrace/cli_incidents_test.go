@@ -305,6 +305,15 @@ incidents:
 		t.Errorf("list of another store's catalog: exit %d\n%s", code, out)
 	}
 
+	// --catalog names another local catalog, which import creates.
+	other := filepath.Join(dir, "cases", "other.yaml")
+	if code, out, errs := runCLI(t, nil, "incidents", "import", good, "--store", store, "--catalog", other); code != 0 || !strings.Contains(out, " into "+other+": ") {
+		t.Fatalf("import --catalog: exit %d %q %q", code, out, errs)
+	}
+	if code, out, _ := runCLI(t, nil, "incidents", "list", "--catalog", other, "--store", filepath.Join(dir, "other", "store")); code != 0 || !strings.Contains(out, "mine-2024") {
+		t.Errorf("list --catalog: exit %d\n%s", code, out)
+	}
+
 	// A fact the built-in catalog states otherwise: both lines named,
 	// nothing written.
 	before, _ := os.ReadFile(local)

@@ -130,8 +130,10 @@ func catalogError(err error) error {
 	return err
 }
 
-// loadLocalCatalog reads the local catalog; nil when there is none.
-func (o *globalOptions) loadLocalCatalog() (*incidents.Catalog, string, error) {
+// loadLocalCatalog reads the local catalog; nil when there is none. A
+// --catalog that does not exist is bad input unless creating is true
+// (import creates it).
+func (o *globalOptions) loadLocalCatalog(creating bool) (*incidents.Catalog, string, error) {
 	path, explicit, err := o.localCatalogPath()
 	if err != nil {
 		return nil, "", err
@@ -140,7 +142,7 @@ func (o *globalOptions) loadLocalCatalog() (*incidents.Catalog, string, error) {
 	switch {
 	case err == nil:
 		return local, path, nil
-	case errors.Is(err, fs.ErrNotExist) && !explicit:
+	case errors.Is(err, fs.ErrNotExist) && (!explicit || creating):
 		return nil, path, nil
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
 		return nil, path, usagef("--catalog %s: %v", path, errors.Unwrap(errors.Unwrap(err)))
@@ -154,7 +156,7 @@ func (o *globalOptions) incidentCatalog() (*incidents.Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("built-in incident catalog: %w", err)
 	}
-	local, _, err := o.loadLocalCatalog()
+	local, _, err := o.loadLocalCatalog(false)
 	if err != nil {
 		return nil, err
 	}
@@ -478,7 +480,7 @@ func runIncidentsImport(opts *globalOptions, file string) error {
 		}
 		return catalogError(err)
 	}
-	local, path, err := opts.loadLocalCatalog()
+	local, path, err := opts.loadLocalCatalog(true)
 	if err != nil {
 		return err
 	}
