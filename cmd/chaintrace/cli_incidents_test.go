@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chaintrace/chaintrace/incidents"
+	"github.com/chaintrace/chaintrace/internal/btcnode"
 	"github.com/chaintrace/chaintrace/internal/devchain"
 	"github.com/chaintrace/chaintrace/internal/devchain/contracts"
 	"github.com/ethereum/go-ethereum/common"
@@ -413,5 +414,79 @@ func TestIncidentsListShow(t *testing.T) {
 	code, _, errs = runCLI(t, nil, "incidents", "show", "nosuch-2020", "--store", store)
 	if code != 2 || !strings.Contains(errs, `unknown incident "nosuch-2020"`) {
 		t.Errorf("show of an unknown id: exit %d %q", code, errs)
+	}
+}
+
+// TestIncidentsConfirmBtc: the same on Bitcoin (btcd simnet): a theft paid
+// to the exploiter's address, then on to a first hop; addresses are
+// checked in the incident's network, transactions by txid, from as any
+// input address, to as an output address, the amount in BTC.
+func TestIncidentsConfirmBtc(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real btcd; skipped with -short")
+	}
+	n := btcnode.Start(t, btcnode.Options{MatureOutputs: 5})
+	coins, err := n.FundKeys(btcnode.To("inc-exploiter", btcnode.P2WPKH, 50_000_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theft := coins[0].OutPoint.Hash
+	theftBlk, err := n.Client().GetBlockCount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hopTx, err := n.Spend(coins, []btcnode.Output{btcnode.To("inc-first-hop", btcnode.P2PKH, 49_990_000)}, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	expl := n.Addr("inc-exploiter", btcnode.P2WPKH).EncodeAddress()
+	hop := n.Addr("inc-first-hop", btcnode.P2PKH).EncodeAddress()
+	hopBlk := theftBlk + 1
+	doc := fmt.Sprintf(`schema: chaintrace/incidents/v1
+incidents:
+  - id: btcreplay-%[1]s
+    name: Replayed Bitcoin theft
+    victim: Test exchange
+    date: %[1]s-01-01
+    chains: [btc]
+    network: simnet
+    sources: [{id: replay, title: The test's own replay on btcd simnet}]
+    addresses:
+      - {address: %[2]s, role: exploiter, source: replay}
+      - {address: %[3]s, role: first hop, block: %[6]d, source: replay}
+    transactions:
+      - {hash: %[4]s, role: drain, block: %[5]d, to: %[2]s, amount: {value: "0.5", unit: BTC}, source: replay}
+      - {hash: %[7]s, role: first hop, block: %[6]d, from: %[2]s, to: %[3]s, amount: {value: "0.4999", unit: BTC}, source: replay}
+`, time.Now().UTC().Format("2006"), expl, hop, theft, theftBlk, hopBlk, hopTx.TxHash())
+	dir := t.TempDir()
+	cat := filepath.Join(dir, "btc.yaml")
+	if err := os.WriteFile(cat, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := "btcreplay-" + time.Now().UTC().Format("2006")
+	args := append([]string{"incidents", "confirm", id, "--catalog", cat, "--store", filepath.Join(dir, "store")}, btcNodeFlags(n)...)
+	code, out, errs := runCLI(t, nil, args...)
+	if code != 0 || !strings.Contains(out, "4 confirmed, 0 failed, 1 unchecked") ||
+		!strings.Contains(out, "confirmed: transaction "+hopTx.TxHash().String()+" (first hop): in block "+itoa(uint64(hopBlk))+"; moved 0.4999 BTC (out:0 to "+hop+")") ||
+		!strings.Contains(out, "confirmed: address "+hop+" (first hop): active in block "+itoa(uint64(hopBlk))) {
+		t.Fatalf("confirm on btcd: exit %d\n%s\n%s", code, out, errs)
+	}
+	// The date (1 January) is no day a transaction was mined on: unchecked, not failed.
+	if !strings.Contains(out, "unchecked: date ") {
+		t.Errorf("date line:\n%s", out)
+	}
+
+	// 0.4998 BTC to the first hop is wrong: it received 0.4999. (A
+	// stated "0.5" would match: a figure stated to one decimal is rounded.)
+	bad := strings.Replace(doc, `{value: "0.4999", unit: BTC}`, `{value: "0.4998", unit: BTC}`, 1)
+	if err := os.WriteFile(cat, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runCLI(t, nil, args...)
+	if code != 1 || !strings.Contains(out, "wrong amount: transaction "+hopTx.TxHash().String()+" (first hop): stated 0.4998 BTC, moved 0.4999 BTC (out:0 to "+hop+")") {
+		t.Errorf("wrong btc amount: exit %d\n%s\n%s", code, out, errs)
 	}
 }
