@@ -8,10 +8,13 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/chaintrace/chaintrace/batch"
+	"github.com/chaintrace/chaintrace/chains/ethereum"
 )
 
 // batchMetrics serves a batch's state in the Prometheus text format on
@@ -96,6 +99,77 @@ func (m *batchMetrics) write(w io.Writer) {
 		fmt.Fprintln(w, "# TYPE chaintrace_store_bytes gauge")
 		fmt.Fprintf(w, "chaintrace_store_bytes %d\n", size)
 	}
+	writeNodeMetrics(w, b.shared)
+}
+
+// writeNodeMetrics states the shared node clients' counters: requests by
+// endpoint and result, retries, circuit-breaker opens, failovers, and each
+// circuit's state.
+func writeNodeMetrics(w io.Writer, s *sharedConns) {
+	if s == nil {
+		return
+	}
+	cs := s.clients()
+	if len(cs) == 0 {
+		return
+	}
+	chains := make([]string, 0, len(cs))
+	for c := range cs {
+		chains = append(chains, c)
+	}
+	sort.Strings(chains)
+	type row struct {
+		chain string
+		st    ethereum.EndpointStats
+	}
+	var rows []row
+	for _, c := range chains {
+		for _, st := range cs[c].Stats() {
+			rows = append(rows, row{c, st})
+		}
+	}
+	fmt.Fprintln(w, "# HELP chaintrace_node_requests_total HTTP requests to node endpoints, by result.")
+	fmt.Fprintln(w, "# TYPE chaintrace_node_requests_total counter")
+	for _, r := range rows {
+		results := make([]string, 0, len(r.st.Requests))
+		for k := range r.st.Requests {
+			results = append(results, k)
+		}
+		sort.Strings(results)
+		for _, k := range results {
+			fmt.Fprintf(w, "chaintrace_node_requests_total{chain=%s,endpoint=%s,result=%s} %d\n", promLabel(r.chain), promLabel(r.st.Endpoint), promLabel(k), r.st.Requests[k])
+		}
+	}
+	for _, m := range []struct {
+		name, help string
+		v          func(ethereum.EndpointStats) int64
+	}{
+		{"chaintrace_node_retries_total", "Requests sent again to an endpoint after failing on it.", func(s ethereum.EndpointStats) int64 { return s.Retries }},
+		{"chaintrace_node_breaker_opens_total", "Times an endpoint's circuit breaker opened.", func(s ethereum.EndpointStats) int64 { return s.BreakerOpens }},
+		{"chaintrace_node_failovers_total", "Requests that left an endpoint for another after failing on it.", func(s ethereum.EndpointStats) int64 { return s.Failovers }},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", m.name, m.help, m.name)
+		for _, r := range rows {
+			fmt.Fprintf(w, "%s{chain=%s,endpoint=%s} %d\n", m.name, promLabel(r.chain), promLabel(r.st.Endpoint), m.v(r.st))
+		}
+	}
+	fmt.Fprintln(w, "# HELP chaintrace_node_breaker_open Whether an endpoint's circuit is open (1) or half-open (0.5).")
+	fmt.Fprintln(w, "# TYPE chaintrace_node_breaker_open gauge")
+	for _, r := range rows {
+		v := "0"
+		switch r.st.Breaker {
+		case ethereum.BreakerOpen:
+			v = "1"
+		case ethereum.BreakerHalfOpen:
+			v = "0.5"
+		}
+		fmt.Fprintf(w, "chaintrace_node_breaker_open{chain=%s,endpoint=%s} %s\n", promLabel(r.chain), promLabel(r.st.Endpoint), v)
+	}
+}
+
+// promLabel quotes a label value.
+func promLabel(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
 }
 
 // dirSize sums the sizes of the files under dir.

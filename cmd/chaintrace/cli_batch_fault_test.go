@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,6 +69,37 @@ func TestBatchThroughFaults(t *testing.T) {
 	var stalled atomic.Bool
 	stop := make(chan struct{})
 	defer close(stop)
+	// The batch's metrics, scraped while it waits out the stall.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	ln.Close()
+	scraped := make(chan string, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			if !stalled.Load() {
+				continue
+			}
+			res, err := http.Get("http://" + metricsAddr + "/metrics")
+			if err != nil {
+				continue
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if strings.Contains(string(b), `result="timeout"} 0`) {
+				continue // until the stall has cost a request
+			}
+			scraped <- string(b)
+			return
+		}
+	}()
 	go func() {
 		for {
 			select {
@@ -82,7 +116,7 @@ func TestBatchThroughFaults(t *testing.T) {
 	}()
 	start := time.Now()
 	code, _, errs := runCLI(t, nil, args("faults", p.URL(), "--eth-rate", fmt.Sprint(rate), "--eth-burst", fmt.Sprint(burst),
-		"--eth-timeout", "5s", "--eth-retries", "10")...)
+		"--eth-timeout", "5s", "--eth-retries", "10", "--metrics-addr", metricsAddr)...)
 	took := time.Since(start)
 	if code != 0 {
 		t.Fatalf("batch through the faults: exit %d: %s", code, lastLine(errs))
@@ -110,6 +144,17 @@ func TestBatchThroughFaults(t *testing.T) {
 		if string(mustJSON(t, a)) != string(mustJSON(t, b)) {
 			t.Errorf("job %s: exhibit differs from the run straight at the node", want.ID)
 		}
+	}
+	select {
+	case m := <-scraped:
+		for _, want := range []string{`chaintrace_batch_jobs{status="done"}`, `chaintrace_batch_jobs{status="running"}`, "chaintrace_store_bytes",
+			`chaintrace_node_requests_total{chain="eth",endpoint="` + p.URL() + `",result="http_5xx"}`, "chaintrace_node_retries_total{", "chaintrace_node_breaker_open{"} {
+			if !strings.Contains(m, want) {
+				t.Errorf("metrics lack %s:\n%s", want, m)
+			}
+		}
+	default:
+		t.Error("the metrics were never scraped during the stall")
 	}
 	counts := p.Counts()
 	t.Logf("through the proxy: %d requests in %s: %v", p.Requests(), took.Round(time.Millisecond), counts)

@@ -17,6 +17,8 @@ type sharedConns struct {
 	st   *store.Store
 	dial *globalOptions
 
+	mu sync.Mutex // guards the clients' publication to clients()
+
 	ethOnce sync.Once
 	eth     *ethereum.Adapter
 	ethErr  error
@@ -47,7 +49,12 @@ func (o *globalOptions) ethAdapter(ctx context.Context) (*ethereum.Adapter, erro
 	if s == nil {
 		return o.dialEth(ctx)
 	}
-	s.ethOnce.Do(func() { s.eth, s.ethErr = s.dial.dialEth(context.WithoutCancel(ctx)) })
+	s.ethOnce.Do(func() {
+		a, err := s.dial.dialEth(context.WithoutCancel(ctx))
+		s.mu.Lock()
+		s.eth, s.ethErr = a, err
+		s.mu.Unlock()
+	})
 	return s.eth, s.ethErr
 }
 
@@ -57,6 +64,25 @@ func (o *globalOptions) btcAdapter(ctx context.Context) (*bitcoin.Adapter, error
 	if s == nil {
 		return o.dialBtc(ctx)
 	}
-	s.btcOnce.Do(func() { s.btc, s.btcErr = s.dial.dialBtc(context.WithoutCancel(ctx)) })
+	s.btcOnce.Do(func() {
+		a, err := s.dial.dialBtc(context.WithoutCancel(ctx))
+		s.mu.Lock()
+		s.btc, s.btcErr = a, err
+		s.mu.Unlock()
+	})
 	return s.btc, s.btcErr
+}
+
+// clients are the JSON-RPC clients dialled so far, by chain.
+func (s *sharedConns) clients() map[string]*ethereum.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]*ethereum.Client{}
+	if s.eth != nil {
+		out["eth"] = s.eth.RPC()
+	}
+	if s.btc != nil {
+		out["btc"] = s.btc.RPC()
+	}
+	return out
 }
