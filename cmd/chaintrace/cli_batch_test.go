@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/chaintrace/chaintrace/batch"
+	"github.com/chaintrace/chaintrace/labels"
 )
 
 func readSummary(t *testing.T, path string) batch.Summary {
@@ -198,5 +199,55 @@ jobs:
 	}
 	if _, err := os.Stat(storeDir); err == nil {
 		t.Errorf("the store was opened for a malformed jobs file")
+	}
+}
+
+// TestBatchLabelSetJobs: a job naming a label set is one job per matching
+// address: every Lazarus Group Ethereum address of the real SDN list, as
+// the labels package reads it; a label set matching nothing is refused
+// with its line.
+func TestBatchLabelSetJobs(t *testing.T) {
+	t.Parallel() // reads the SDN list three times (about 10 s each here)
+	set, err := labels.Load(sharedSDNAdvanced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, l := range set.Labels {
+		if l.Chain == "eth" && strings.Contains(strings.ToLower(l.Label+" "+l.Actor+" "+l.Abuse+" "+l.Category), "lazarus") {
+			want[l.Canonical] = true
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the SDN list names no Lazarus Ethereum address")
+	}
+	dir := t.TempDir()
+	sdn, err := filepath.Abs(sharedSDNAdvanced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobsPath := filepath.Join(dir, "jobs.yaml")
+	os.WriteFile(jobsPath, []byte(fmt.Sprintf(`jobs:
+  - id: lazarus
+    chain: eth
+    from-block: 14442835
+    label-set: {file: %s, match: lazarus}
+`, sdn)), 0o644)
+	code, stdout, stderr := runCLI(t, nil, "batch", jobsPath, "--check", "--store", filepath.Join(dir, "store"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, fmt.Sprintf("%d jobs, all well formed", len(want))) {
+		t.Errorf("check says %q, want %d jobs (one per Lazarus eth address)", strings.TrimSpace(stdout), len(want))
+	}
+	os.WriteFile(jobsPath, []byte(fmt.Sprintf(`jobs:
+  - id: nobody
+    chain: eth
+    from-block: 1
+    label-set: {file: %s, match: no-such-actor}
+`, sdn)), 0o644)
+	code, _, stderr = runCLI(t, nil, "batch", jobsPath, "--check", "--store", filepath.Join(dir, "store"))
+	if code != 2 || !strings.Contains(lastLine(stderr), "jobs.yaml:2: job nobody: label-set matches no eth address") {
+		t.Errorf("exit %d, %q: want 2 naming the job's line", code, lastLine(stderr))
 	}
 }
