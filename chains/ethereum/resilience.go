@@ -23,6 +23,9 @@ package ethereum
 //   - Timeouts, dropped connections, 408, 429 and 5xx are retried; JSON-RPC
 //     errors, other 4xx and certificate failures are not (they would fail
 //     the same way again).
+//   - The breaker counts timeouts, dropped connections, 408 and 5xx. A 429
+//     is not a failing node but one asking to slow down, which its
+//     Retry-After pause does: it neither opens the circuit nor closes it.
 
 import (
 	"context"
@@ -375,7 +378,13 @@ func (c *Client) do(ctx context.Context, body []byte, what string) ([]byte, *end
 			ep.br.done(tk, verdictNone, "")
 			return nil, nil, fmt.Errorf("%w: %s: %s: %v (after %d attempts)", ErrNodeUnavailable, ep.redacted, what, ae, total)
 		}
-		ep.br.done(tk, verdictFailure, ae.msg)
+		if ae.result == resHTTP429 {
+			// Alive, and asking us to slow down: the Retry-After pause
+			// does that; it is no sign of a failing node.
+			ep.br.done(tk, verdictNone, "")
+		} else {
+			ep.br.done(tk, verdictFailure, ae.msg)
+		}
 		lastErr, lastEp = ae, pick
 		if ae.wait > 0 {
 			ep.pause(time.Now().Add(ae.wait))

@@ -452,3 +452,18 @@ func TestStatsUnderConcurrentUse(t *testing.T) {
 		t.Error("no retries on the faulty primary")
 	}
 }
+
+// TestTooManyRequestsDoNotOpenTheCircuit: an endpoint answering nothing but
+// 429 is asked again after each pause, never skipped as failing; the
+// request fails after its retries with the 429 named.
+func TestTooManyRequestsDoNotOpenTheCircuit(t *testing.T) {
+	p := proxied(t, 1, faultproxy.Faults{TooManyEvery: 1, RetryAfter: 0})
+	c := NewClient(p.URL(), RPCOptions{Retries: 6, Backoff: time.Millisecond, BreakerFailures: 2, BreakerCooldown: time.Hour})
+	err := c.Call(context.Background(), nil, "x")
+	if !errors.Is(err, ErrNodeUnavailable) || !strings.Contains(err.Error(), "429") || !strings.Contains(err.Error(), "after 7 attempts") {
+		t.Errorf("seven 429s: %v", err)
+	}
+	if s := c.Stats()[0]; s.BreakerOpens != 0 || s.Breaker != BreakerClosed || s.Requests[ResultHTTP429] != 7 {
+		t.Errorf("stats %+v", s)
+	}
+}
