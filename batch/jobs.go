@@ -30,8 +30,11 @@ type Job struct {
 	// Flags are the trace flags the job sets, defaults merged in.
 	Flags map[string][]string
 	// LabelSet, when set, names a label file whose matching addresses are
-	// each a job of their own (Expand makes them).
+	// each a job of their own (the caller expands them).
 	LabelSet *LabelSet
+	// Incidents, when set, are incidents of the catalog, each a job of its
+	// own started from the incident's seeds (the caller expands them).
+	Incidents []string
 }
 
 // LabelSet selects the addresses of a label file: those on Chain whose
@@ -78,7 +81,7 @@ const (
 )
 
 // jobKeys are the keys of a job that are not trace flags.
-var jobKeys = []string{"id", "seeds", "label-set"}
+var jobKeys = []string{"id", "seeds", "label-set", "incidents"}
 
 var idForm = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
@@ -195,6 +198,11 @@ func (p *parser) job(n *yaml.Node, i int) *Job {
 			j.Flags["seed"] = append(j.Flags["seed"], vals...)
 		case "label-set":
 			j.LabelSet = p.labelSet(v)
+		case "incidents":
+			j.Incidents = p.values(v, key.Value)
+			if len(j.Incidents) == 0 {
+				p.errf(v, "incidents: empty")
+			}
 		default:
 			rest = append(rest, key, v)
 		}
@@ -207,11 +215,18 @@ func (p *parser) job(n *yaml.Node, i int) *Job {
 	for k, v := range p.flagsOf(m, true) {
 		j.Flags[k] = v
 	}
+	_, incident := j.Flags["incident"]
+	starts := 0
+	for _, has := range []bool{seedNode != nil || incident, j.LabelSet != nil, len(j.Incidents) > 0} {
+		if has {
+			starts++
+		}
+	}
 	switch {
-	case seedNode == nil && j.LabelSet == nil:
-		p.errf(n, "job %s: no seeds (give seeds, or a label-set)", j.ID)
-	case seedNode != nil && j.LabelSet != nil:
-		p.errf(seedNode, "job %s: give seeds or a label-set, not both", j.ID)
+	case starts == 0:
+		p.errf(n, "job %s: no seeds (give seeds, an incident, incidents or a label-set)", j.ID)
+	case starts > 1:
+		p.errf(n, "job %s: give one of seeds (or an incident), incidents and a label-set", j.ID)
 	}
 	return j
 }

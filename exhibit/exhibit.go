@@ -42,6 +42,18 @@ type Case struct {
 	ID        string `json:"id"`
 	Title     string `json:"title"`
 	CreatedBy string `json:"created_by"`
+	// Incident cites the catalogued incident the trace started from (an
+	// added key: absent when none).
+	Incident *Incident `json:"incident,omitempty"`
+}
+
+// Incident cites a known hack of the incident catalog: what it is and the
+// public sources of its facts.
+type Incident struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Date    string   `json:"date"`
+	Sources []string `json:"sources"`
 }
 
 // Method records how the trace was run, so that it can be run again.

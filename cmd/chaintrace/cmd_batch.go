@@ -47,6 +47,8 @@ The jobs file is YAML:
       case-id: ronin-2022
     - id: sdn-lazarus              # one job per matching address of a label file
       label-set: {file: sdn_advanced.xml.bz2, match: Lazarus}
+    - id: known                    # one job per catalogued incident ('chaintrace incidents list')
+      incidents: [ronin-2022, bybit-2025]
 
 or a plain list of seed addresses, one per line (# comments), each a job
 with the command line's trace flags. A job may set any trace flag (see
@@ -229,6 +231,17 @@ func (b *batchRunner) expand(path string, jobs []batch.Job) ([]batch.Job, error)
 	var problems []string
 	cache := map[string]*labels.Set{}
 	for _, j := range jobs {
+		if len(j.Incidents) > 0 {
+			for _, id := range j.Incidents {
+				flags := make(map[string][]string, len(j.Flags)+1)
+				for k, v := range j.Flags {
+					flags[k] = v
+				}
+				flags["incident"] = []string{id}
+				out = append(out, batch.Job{ID: j.ID + "-" + id, Line: j.Line, Flags: flags})
+			}
+			continue
+		}
 		if j.LabelSet == nil {
 			out = append(out, j)
 			continue

@@ -19,6 +19,7 @@ import (
 	"github.com/chaintrace/chaintrace/chains/ethereum"
 	"github.com/chaintrace/chaintrace/exhibit"
 	"github.com/chaintrace/chaintrace/heuristics"
+	"github.com/chaintrace/chaintrace/incidents"
 	"github.com/chaintrace/chaintrace/indexer"
 	"github.com/chaintrace/chaintrace/internal/atomicfile"
 	"github.com/chaintrace/chaintrace/labels"
@@ -82,6 +83,8 @@ func addTraceFlags(f *pflag.FlagSet) {
 	f.StringArray("labels", nil, "label file for this trace: GraphSense TagPack YAML, CSV, or OFAC sdn.xml / sdn_advanced.xml (plain or .bz2) (repeatable)")
 	f.StringSlice("stop-categories", labels.DefaultStopCategories, "label categories where the trace stops")
 	f.String("direction", directionForward, directionUsage)
+	f.String("incident", "", "a known hack of the incident catalog ('chaintrace incidents list'): its seeds on --chain and its first block are the trace's (--seed adds more, --from-block overrides), and the exhibit's case cites it")
+	f.String("catalog", "", "a local incident catalog extending the built-in one, for --incident (default: incidents.yaml beside the store directory)")
 	f.String("case-id", "", "case identifier stated in the exhibit")
 	f.String("case-title", "", "case title stated in the exhibit")
 	f.String("created-by", "", "investigator stated in the exhibit")
@@ -109,6 +112,8 @@ type traceParams struct {
 	// given) stops at every labelled address (cmd_trace_back.go).
 	direction string
 	stopAny   bool
+	// incident is the catalogued hack --incident names (nil: none).
+	incident *incidents.Incident
 }
 
 func (o *globalOptions) traceParams() (*traceParams, error) {
@@ -144,8 +149,11 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := o.incidentSeeds(p); err != nil {
+		return nil, err
+	}
 	if len(p.seeds) == 0 {
-		return nil, usagef("--seed is required (the address the stolen funds were sent to; on btc also txid:vout)")
+		return nil, usagef("--seed is required (the address the stolen funds were sent to; on btc also txid:vout), or --incident")
 	}
 	if p.models, err = taint.ParseKinds(v.GetString("taint")); err != nil {
 		return nil, usagef("--taint: %v", err)
@@ -160,8 +168,10 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 	if mv.Sign() > 0 {
 		p.minValue = mv
 	}
-	if p.from, err = o.uintFlag("from-block"); err != nil {
-		return nil, err
+	if p.incident == nil || strings.TrimSpace(v.GetString("from-block")) != "" {
+		if p.from, err = o.uintFlag("from-block"); err != nil {
+			return nil, err
+		}
 	}
 	if strings.TrimSpace(v.GetString("to-block")) != "" {
 		if p.to, err = o.uintFlag("to-block"); err != nil {
@@ -187,7 +197,65 @@ func (o *globalOptions) traceParams() (*traceParams, error) {
 		return nil, err
 	}
 	p.caseInfo = exhibit.Case{ID: v.GetString("case-id"), Title: v.GetString("case-title"), CreatedBy: v.GetString("created-by")}
+	if inc := p.incident; inc != nil {
+		// The exhibit cites the incident; the investigator's case id and
+		// title, when given, stand.
+		if p.caseInfo.ID == "" {
+			p.caseInfo.ID = inc.ID
+		}
+		if p.caseInfo.Title == "" {
+			p.caseInfo.Title = inc.Citation()
+		}
+		c := &exhibit.Incident{ID: inc.ID, Name: inc.Name, Date: inc.Date.Value}
+		for _, src := range inc.Sources {
+			c.Sources = append(c.Sources, src.Title)
+		}
+		p.caseInfo.Incident = c
+	}
 	return p, nil
+}
+
+// incidentSeeds takes the seeds and the first block of the incident
+// --incident names: the catalog's seeds on the trace's chain come first,
+// then any --seed given.
+func (o *globalOptions) incidentSeeds(p *traceParams) error {
+	id := strings.TrimSpace(o.v.GetString("incident"))
+	if id == "" {
+		return nil
+	}
+	cat, err := o.incidentCatalog()
+	if err != nil {
+		return err
+	}
+	inc, err := cat.Get(id)
+	if err != nil {
+		return usagef("--incident %s: not in the catalog (see 'chaintrace incidents list')", id)
+	}
+	seeds := inc.Seeds(string(p.chain))
+	if len(seeds) == 0 {
+		return usagef("--incident %s: the catalog names no %s address to start from (its chains: %s)", id, p.chain, strings.Join(inc.Chains, ", "))
+	}
+	if strings.TrimSpace(o.v.GetString("from-block")) == "" {
+		b, ok := inc.StartBlock(string(p.chain))
+		if !ok {
+			return usagef("--incident %s: the catalog states no %s block to start from; give --from-block", id, p.chain)
+		}
+		p.from = b
+	}
+	var names []string
+	for range seeds {
+		names = append(names, "")
+	}
+	for i, s := range p.seeds {
+		if !slices.Contains(seeds, s) {
+			seeds, names = append(seeds, s), append(names, p.colour[i])
+		}
+	}
+	if slices.ContainsFunc(names, func(n string) bool { return n != "" }) {
+		return usagef("--incident %s: its seeds have no colour; name none for the seeds added", id)
+	}
+	p.seeds, p.colour, p.incident = seeds, names, inc
+	return nil
 }
 
 // loadLabels reads label files; a file that cannot be read or parsed is
