@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/chaintrace/chaintrace/internal/yamlerr"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -101,7 +102,8 @@ func Parse(path string, data []byte, flags Flags) (*File, error) {
 			return parsePlain(path, name, data)
 		}
 		if yerr != nil {
-			return nil, &Error{Problems: []string{fmt.Sprintf("%s: not a jobs file: %s", path, oneLine(yerr.Error()))}}
+			line, reason := yamlerr.Line(yerr.Error(), data)
+			return nil, &Error{Problems: []string{fmt.Sprintf("%s:%d: not YAML: %s", path, line, reason)}}
 		}
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s:1: not a jobs file: want a mapping with \"jobs\", or one seed address per line", path)}}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/chaintrace/chaintrace/chains/bitcoin"
+	"github.com/chaintrace/chaintrace/internal/yamlerr"
 	"github.com/chaintrace/chaintrace/labels"
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -70,7 +71,7 @@ func parse(name string, data []byte, open opener) (*Catalog, error) {
 	p := &parser{file: name, open: open}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, reason := yamlErrorLine(err.Error(), data)
+		line, reason := yamlerr.Line(err.Error(), data)
 		p.errf(line, "malformed YAML: %s", reason)
 		return nil, p.err()
 	}
@@ -983,37 +984,3 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlParserProblems are the problems yaml.v3's parser (not its scanner)
-// reports with a 0-based line (see labels/tagpack.go, which found this).
-var yamlParserProblems = []string{
-	"did not find expected <stream-start>",
-	"did not find expected <document start>",
-	"did not find expected node content",
-	"did not find expected '-' indicator",
-	"did not find expected key",
-	"did not find expected ',' or ']'",
-	"did not find expected ',' or '}'",
-	"found undefined tag handle",
-	"found duplicate %YAML directive",
-	"found duplicate %TAG directive",
-	"found incompatible YAML document",
-}
-
-// yamlErrorLine extracts the 1-based line and the reason from a yaml.v3
-// error message; errors without a line are put on line 1.
-func yamlErrorLine(msg string, _ []byte) (int, string) {
-	msg = oneLine(msg)
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		for _, p := range yamlParserProblems {
-			if m[2] == p {
-				line++
-				break
-			}
-		}
-		return line, m[2]
-	}
-	return 1, strings.TrimPrefix(msg, "yaml: ")
-}

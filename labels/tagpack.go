@@ -3,65 +3,14 @@ package labels
 import (
 	"io"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 
+	"github.com/chaintrace/chaintrace/internal/yamlerr"
 	yaml "go.yaml.in/yaml/v3"
 )
 
 // packOnlyKeys are TagPack header keys that describe the pack itself and
 // are not inherited by its tags.
 var packOnlyKeys = map[string]bool{"title": true, "description": true, "tags": true}
-
-var (
-	yamlLineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	yamlAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
-)
-
-// yamlParserProblems are the problems the YAML parser (as opposed to its
-// scanner) reports. yaml.v3 prints the line of these 0-based (it adds 1
-// only for scanner errors) and prints no line at all for line 0, so they
-// need +1 to be the 1-based line a reader sees.
-var yamlParserProblems = []string{
-	"did not find expected <stream-start>",
-	"did not find expected <document start>",
-	"did not find expected node content",
-	"did not find expected '-' indicator",
-	"did not find expected key",
-	"did not find expected ',' or ']'",
-	"did not find expected ',' or '}'",
-	"found undefined tag handle",
-	"found duplicate %YAML directive",
-	"found duplicate %TAG directive",
-	"found incompatible YAML document",
-}
-
-// yamlErrorLine extracts the 1-based line and the reason from a yaml.v3
-// error message. Errors without a line are put on line 1, except an unknown
-// alias, which is located in data.
-func yamlErrorLine(msg string, data []byte) (int, string) {
-	msg = oneLine(msg)
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		for _, p := range yamlParserProblems {
-			if m[2] == p {
-				line++
-				break
-			}
-		}
-		return line, m[2]
-	}
-	reason := strings.TrimPrefix(msg, "yaml: ")
-	if m := yamlAnchorRE.FindStringSubmatch(msg); m != nil {
-		for i, l := range strings.Split(string(data), "\n") {
-			if strings.Contains(l, "*"+m[1]) {
-				return i + 1, reason
-			}
-		}
-	}
-	return 1, reason
-}
 
 // scalar is a scalar value of a TagPack key with the line it is on.
 type scalar struct {
@@ -85,7 +34,7 @@ func parseTagPack(name string, r io.Reader, opt Options) (*Set, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, reason := yamlErrorLine(err.Error(), data)
+		line, reason := yamlerr.Line(err.Error(), data)
 		return nil, perr(name, line, ErrMalformed, "malformed YAML: %s", reason)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
