@@ -2,12 +2,9 @@ package bitcoin_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,14 +56,12 @@ func faultyBtcd(t *testing.T) (n *btcnode.Node, from, to uint64) {
 func btcdProxy(t *testing.T, n *btcnode.Node, seed uint64, f faultproxy.Faults) *faultproxy.Proxy {
 	t.Helper()
 	host, _, _, _ := n.RPCConfig()
-	pem, err := os.ReadFile(n.CertFile())
+	tc, err := n.TLSConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr.TLSClientConfig = tc
 	p := faultproxy.New("https://"+host, faultproxy.Options{Seed: seed, Transport: tr, Faults: f})
 	t.Cleanup(p.Close)
 	return p

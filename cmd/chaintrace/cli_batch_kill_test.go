@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -95,14 +93,12 @@ func playBatchCase(t *testing.T, perChain int) batchCase {
 	}
 	// Counting proxies (no faults), so that the nodes' requests can be
 	// told apart run by run.
-	pem, err := os.ReadFile(bn.CertFile())
+	tc, err := bn.TLSConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr.TLSClientConfig = tc
 	host, user, pass, _ := bn.RPCConfig()
 	ep, bp := faultproxy.New(eth.URL(), faultproxy.Options{}), faultproxy.New("https://"+host, faultproxy.Options{Transport: tr})
 	t.Cleanup(ep.Close)

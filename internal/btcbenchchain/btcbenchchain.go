@@ -16,8 +16,6 @@ package btcbenchchain
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -463,15 +461,14 @@ func Build(ctx context.Context, n *btcnode.Node, blocks, txsPerBlock int, progre
 // talks to it), one request at a time so that a block's batches keep
 // their order.
 func httpClient(n *btcnode.Node) (*ethereum.Client, error) {
-	host, user, pass, cert := n.RPCConfig()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(cert) {
-		return nil, errors.New("btcbenchchain: the node's certificate is not PEM")
+	host, user, pass, _ := n.RPCConfig()
+	tc, err := n.TLSConfig()
+	if err != nil {
+		return nil, err
 	}
 	return ethereum.NewClient("https://"+host, ethereum.RPCOptions{
 		BatchSize: 1000, Concurrency: 1, Timeout: 5 * time.Minute, Retries: 0,
-		TLSConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		User:      user, Pass: pass, JSONRPCVersion: "1.0",
+		TLSConfig: tc, User: user, Pass: pass, JSONRPCVersion: "1.0",
 	}), nil
 }
 

@@ -16,6 +16,8 @@ package btcnode
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -233,6 +235,17 @@ func (n *Node) RPCConfig() (host, user, pass string, cert []byte) {
 
 // CertFile is a file holding the node's TLS certificate (PEM), removed by Close.
 func (n *Node) CertFile() string { return n.certFile }
+
+// TLSConfig trusts the node's self-signed RPC certificate, for an HTTPS
+// client of its JSON-RPC (a test proxy in front of it, a raw client).
+func (n *Node) TLSConfig() (*tls.Config, error) {
+	_, _, _, cert := n.RPCConfig()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(cert) {
+		return nil, fmt.Errorf("btcnode: the node's certificate is not PEM")
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
 
 // Client is the harness' websocket RPC client (do not Shutdown it).
 func (n *Node) Client() *rpcclient.Client { return n.h.Client }
