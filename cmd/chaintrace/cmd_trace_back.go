@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/chaintrace/chaintrace/chains"
-	"github.com/chaintrace/chaintrace/chains/bitcoin"
-	"github.com/chaintrace/chaintrace/chains/esplora"
 	"github.com/chaintrace/chaintrace/exhibit"
 	"github.com/chaintrace/chaintrace/labels"
 	"github.com/chaintrace/chaintrace/store"
@@ -140,14 +138,8 @@ func runTraceBackBtc(ctx context.Context, opts *globalOptions, p *traceParams, b
 	cfg.PeelChain, cfg.Change, cfg.Cluster, cfg.Clusters = nil, nil, nil, nil
 	b, err := tracer.TraceBackUTXO(ctx, bk.hist, backStopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops, any: p.stopAny}, cfg)
 	done()
-	switch {
-	case errors.Is(err, tracer.ErrNoActivity):
-		return usagef("%v: check the seed and --from-block", err)
-	case errors.Is(err, tracer.ErrUnknownOutput), errors.Is(err, tracer.ErrUnknownTx),
-		errors.Is(err, bitcoin.ErrUnknownTx), errors.Is(err, esplora.ErrNotFound):
-		return usagef("%v", err)
-	case err != nil:
-		return err
+	if err != nil {
+		return btcTraceError(err)
 	}
 	info, err := btcExhibitInfo(ctx, p, bk, cfg)
 	if err != nil {

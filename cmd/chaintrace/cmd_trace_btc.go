@@ -122,6 +122,20 @@ func (p *traceParams) btcSeeds(net *chaincfg.Params) (err error) {
 }
 
 // runTraceBtc is trace --chain btc, on the opened store with p's labels.
+// btcTraceError states a failed Bitcoin walk: a seed with no activity in
+// the window, or an output or transaction the chain does not have, is bad
+// input.
+func btcTraceError(err error) error {
+	switch {
+	case errors.Is(err, tracer.ErrNoActivity):
+		return usagef("%v: check the seed and --from-block", err)
+	case errors.Is(err, tracer.ErrUnknownOutput), errors.Is(err, tracer.ErrUnknownTx),
+		errors.Is(err, bitcoin.ErrUnknownTx), errors.Is(err, esplora.ErrNotFound):
+		return usagef("%v", err)
+	}
+	return err
+}
+
 func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *store.Store, start time.Time) error {
 	b, err := opts.btcBackend(ctx, st, p)
 	if err != nil {
@@ -149,14 +163,8 @@ func runTraceBtc(ctx context.Context, opts *globalOptions, p *traceParams, st *s
 	}
 	res, err := tracer.TraceUTXO(ctx, b.hist, stopLabels{ix: p.labelIx, chain: p.chain, stops: p.stops}, cfg)
 	pp.Done()
-	switch {
-	case errors.Is(err, tracer.ErrNoActivity):
-		return usagef("%v: check the seed and --from-block", err)
-	case errors.Is(err, tracer.ErrUnknownOutput), errors.Is(err, tracer.ErrUnknownTx),
-		errors.Is(err, bitcoin.ErrUnknownTx), errors.Is(err, esplora.ErrNotFound):
-		return usagef("%v", err)
-	case err != nil:
-		return err
+	if err != nil {
+		return btcTraceError(err)
 	}
 	info, err := btcExhibitInfo(ctx, p, b, cfg)
 	if err != nil {
