@@ -112,3 +112,25 @@ func TestDiffAndLinks(t *testing.T) {
 		t.Errorf("links %+v: want the wallet w first, then the endpoint ex", links)
 	}
 }
+
+func TestSummaryTotalsTaintPerExchange(t *testing.T) {
+	r := func(eps ...Endpoint) *Result { return &Result{Endpoints: eps} }
+	s := &Summary{Jobs: []JobLine{
+		Line(Record{ID: "a", Status: Done, Result: r(Endpoint{Label: "Binance", Category: "exchange", Asset: "ETH", Taint: "5"},
+			Endpoint{Label: "Tornado", Category: "mixing_service", Asset: "ETH", Taint: "9"})}, 1),
+		Line(Record{ID: "b", Status: Done, Result: r(Endpoint{Label: "Binance", Category: "exchange", Asset: "ETH", Taint: "18446744073709551616"},
+			Endpoint{Label: "OKX", Category: "exchange", Asset: "ETH", Taint: "7"})}, 1),
+		{ID: "c", Status: Failed},
+	}}
+	s.Total()
+	if s.Totals.TaintToExchanges["ETH"] != "18446744073709551628" {
+		t.Errorf("taint to exchanges %v", s.Totals.TaintToExchanges)
+	}
+	want := []ExchangeTaint{{"Binance", "ETH", "18446744073709551621"}, {"OKX", "ETH", "7"}}
+	if len(s.Totals.Exchanges) != 2 || s.Totals.Exchanges[0] != want[0] || s.Totals.Exchanges[1] != want[1] {
+		t.Errorf("per exchange %+v, want %+v", s.Totals.Exchanges, want)
+	}
+	if s.Totals.Done != 2 || s.Totals.Failed != 1 {
+		t.Errorf("totals %+v", s.Totals)
+	}
+}

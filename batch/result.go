@@ -207,6 +207,52 @@ type Summary struct {
 	Totals   Totals    `json:"totals"`
 }
 
+// ExchangeTaint is the taint (primary model) that reached one exchange,
+// named by its label, in one asset, over its endpoints.
+type ExchangeTaint struct {
+	Label string `json:"label"`
+	Asset string `json:"asset"`
+	Taint string `json:"taint"`
+}
+
+// exchanges sums r's exchange endpoints by label and asset, the largest
+// first.
+func exchanges(rs ...*Result) []ExchangeTaint {
+	sum := map[[2]string]*big.Int{}
+	for _, r := range rs {
+		for _, ep := range r.Endpoints {
+			v, ok := new(big.Int).SetString(ep.Taint, 10)
+			if ep.Category != ExchangeCategory || !ok {
+				continue
+			}
+			k := [2]string{ep.Label, ep.Asset}
+			if sum[k] == nil {
+				sum[k] = new(big.Int)
+			}
+			sum[k].Add(sum[k], v)
+		}
+	}
+	keys := make([][2]string, 0, len(sum))
+	for k := range sum {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a[1] != b[1] {
+			return a[1] < b[1]
+		}
+		if c := sum[a].Cmp(sum[b]); c != 0 {
+			return c > 0
+		}
+		return a[0] < b[0]
+	})
+	out := make([]ExchangeTaint, len(keys))
+	for i, k := range keys {
+		out[i] = ExchangeTaint{Label: k[0], Asset: k[1], Taint: sum[k].String()}
+	}
+	return out
+}
+
 // Totals counts the run's jobs.
 type Totals struct {
 	Jobs      int   `json:"jobs"`
@@ -217,6 +263,8 @@ type Totals struct {
 	// TaintToExchanges is, per asset, the primary model's taint that
 	// reached endpoints in the exchange category, over every job.
 	TaintToExchanges map[string]string `json:"taint_to_exchanges"`
+	// Exchanges is the same per exchange (label) and asset, largest first.
+	Exchanges []ExchangeTaint `json:"exchanges"`
 }
 
 // JobLine is one job in the summary.
@@ -229,8 +277,10 @@ type JobLine struct {
 	Result  *Result `json:"result,omitempty"`
 	// TaintToExchanges is per asset what reached exchanges (primary model).
 	TaintToExchanges map[string]string `json:"taint_to_exchanges,omitempty"`
-	Seconds          float64           `json:"seconds"`
-	NodeCalls        int64             `json:"node_calls"`
+	// Exchanges is what reached each exchange, by label and asset.
+	Exchanges []ExchangeTaint `json:"exchanges,omitempty"`
+	Seconds   float64         `json:"seconds"`
+	NodeCalls int64           `json:"node_calls"`
 	// Earlier is set when an earlier, interrupted invocation of this run
 	// finished the job (it was not run again).
 	Earlier bool  `json:"earlier"`
@@ -247,6 +297,7 @@ func Line(rec Record, thisAttempt int) JobLine {
 	if rec.Result != nil {
 		l.Chain = rec.Result.Chain
 		l.TaintToExchanges = toExchanges(rec.Result)
+		l.Exchanges = exchanges(rec.Result)
 		if rec.Previous != nil {
 			l.Diff = DiffOf(rec.Previous, rec.PreviousRun, rec.Result)
 		}
@@ -307,6 +358,13 @@ func (s *Summary) Total() {
 	for a, v := range sum {
 		t.TaintToExchanges[a] = v.String()
 	}
+	var all []*Result
+	for _, j := range s.Jobs {
+		if j.Result != nil {
+			all = append(all, j.Result)
+		}
+	}
+	t.Exchanges = exchanges(all...)
 	s.Totals = t
 	s.Links = Links(results)
 }
@@ -345,6 +403,9 @@ func (s *Summary) WriteTable(w interface{ Write([]byte) (int, error) }) error {
 	}
 	if len(s.Totals.TaintToExchanges) > 0 {
 		fmt.Fprintf(w, "taint to exchanges, every job: %s\n", assetAmounts(s.Totals.TaintToExchanges))
+		for _, x := range s.Totals.Exchanges {
+			fmt.Fprintf(w, "  %s: %s %s\n", x.Label, x.Taint, x.Asset)
+		}
 	}
 	for _, l := range s.Links {
 		kind := "wallet"
