@@ -312,7 +312,7 @@ func (o *globalOptions) btcBackend(ctx context.Context, st *store.Store, p *trac
 		if err = p.btcSeeds(net); err != nil {
 			return nil, err
 		}
-		head, err := a.Head(ctx)
+		head, err := o.btcHead(ctx, a, p)
 		if err != nil {
 			return nil, err
 		}
@@ -381,7 +381,7 @@ func (o *globalOptions) btcNodeBackend(ctx context.Context, st *store.Store, p *
 		return o.storeBackend(st, net, "store (window indexed)")
 	}
 	ai := bitcoin.NewAddrIndexHistory(a, bitcoin.HistoryOptions{})
-	if _, err := ai.AddressBlocks(ctx, probeAddress(net), p.to, p.to); errors.Is(err, bitcoin.ErrNoAddressIndex) {
+	if err := o.probeAddrIndex(ctx, ai, net, p.to); errors.Is(err, bitcoin.ErrNoAddressIndex) {
 		o.logger.Warn("the node has no address index: indexing the whole window", "from", p.from, "to", p.to)
 		if _, err := indexSourceWithProgress(ctx, o, a, st, p.from, p.to, 4); err != nil {
 			return nil, err
@@ -432,6 +432,52 @@ func (o *globalOptions) btcNodeBackend(ctx context.Context, st *store.Store, p *
 
 // probeAddress is an address of net that asks the node's address index a
 // question with a cheap answer.
+// btcHead is the node's best block. A batch's jobs share the node: a head
+// already seen at or past a job's given --to-block answers for it (heads
+// only grow), so warm jobs ask the node nothing.
+func (o *globalOptions) btcHead(ctx context.Context, a *bitcoin.Adapter, p *traceParams) (uint64, error) {
+	s := o.shared
+	if s != nil && p.toGiven {
+		s.mu.Lock()
+		h := s.btcHead
+		s.mu.Unlock()
+		if h >= p.to {
+			return h, nil
+		}
+	}
+	h, err := a.Head(ctx)
+	if err == nil && s != nil {
+		s.mu.Lock()
+		s.btcHead = max(s.btcHead, h)
+		s.mu.Unlock()
+	}
+	return h, err
+}
+
+// probeAddrIndex asks the node whether it keeps an address index (an
+// answer for an unused address); a batch's jobs share the node, so they
+// ask once.
+func (o *globalOptions) probeAddrIndex(ctx context.Context, ai *bitcoin.AddrIndexHistory, net *chaincfg.Params, at uint64) error {
+	probe := func() error {
+		_, err := ai.AddressBlocks(ctx, probeAddress(net), at, at)
+		return err
+	}
+	if o.shared == nil {
+		return probe()
+	}
+	s := o.shared
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.addrIndex == nil {
+		err := probe()
+		if err != nil && !errors.Is(err, bitcoin.ErrNoAddressIndex) {
+			return err // a failure to ask: ask again next time
+		}
+		s.addrIndex = &err
+	}
+	return *s.addrIndex
+}
+
 func probeAddress(net *chaincfg.Params) string {
 	a, err := bitcoin.ParseAddress(bitcoin.ScriptAddress(append([]byte{0x00, 0x14}, make([]byte, 20)...), net), net)
 	if err != nil {

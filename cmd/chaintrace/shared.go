@@ -17,7 +17,12 @@ type sharedConns struct {
 	st   *store.Store
 	dial *globalOptions
 
-	mu sync.Mutex // guards the clients' publication to clients()
+	mu sync.Mutex // guards the clients' publication to clients(), and addrIndex
+	// addrIndex is what the Bitcoin node answered when asked for its
+	// address index (nil error: it has one), once asked; btcHead the
+	// highest best block it has reported.
+	addrIndex *error
+	btcHead   uint64
 
 	ethOnce sync.Once
 	eth     *ethereum.Adapter
