@@ -224,14 +224,7 @@ func (d *utxoDiscovery) below(v *big.Int) bool {
 // target finds the outputs paying target in the window: hop 1, their
 // creating transactions expanded.
 func (d *utxoDiscovery) target(target string) error {
-	var outs []chains.Transfer
-	err := d.h.AddressOutputs(d.ctx, target, d.cfg.FromBlock, d.cfg.ToBlock, func(t *chains.Transfer) error {
-		if t.To != target {
-			return fmt.Errorf("history of %s yielded an output paying %s", target, t.To)
-		}
-		outs = append(outs, *t)
-		return nil
-	})
+	outs, err := addressOutputs(d.ctx, d.h, target, d.cfg.FromBlock, d.cfg.ToBlock)
 	if err != nil {
 		return fmt.Errorf("history of %s: %w", target, err)
 	}

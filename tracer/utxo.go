@@ -249,14 +249,7 @@ func (w *utxoWalker) seed(s string) error {
 	n.source = true
 	// What the address holds when the window opens (outputs paid to it
 	// earlier and not spent before then) and what it receives in it.
-	var outs []chains.Transfer
-	err = w.h.AddressOutputs(w.ctx, s, 0, w.cfg.ToBlock, func(t *chains.Transfer) error {
-		if t.To != s {
-			return fmt.Errorf("history of %s yielded an output paying %s", s, t.To)
-		}
-		outs = append(outs, *t)
-		return nil
-	})
+	outs, err := addressOutputs(w.ctx, w.h, s, 0, w.cfg.ToBlock)
 	if err != nil {
 		return fmt.Errorf("history of seed %s: %w", s, err)
 	}
@@ -278,6 +271,20 @@ func (w *utxoWalker) seed(s string) error {
 		}
 	}
 	return nil
+}
+
+// addressOutputs collects the outputs paying addr created in blocks
+// from..to, checking that the history yields none paying another address.
+func addressOutputs(ctx context.Context, h UTXOHistory, addr string, from, to uint64) ([]chains.Transfer, error) {
+	var outs []chains.Transfer
+	err := h.AddressOutputs(ctx, addr, from, to, func(t *chains.Transfer) error {
+		if t.To != addr {
+			return fmt.Errorf("history of %s yielded an output paying %s", addr, t.To)
+		}
+		outs = append(outs, *t)
+		return nil
+	})
+	return outs, err
 }
 
 // spentBefore reports whether output t was spent in a block before n.
