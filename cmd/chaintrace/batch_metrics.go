@@ -109,24 +109,18 @@ func writeNodeMetrics(w io.Writer, s *sharedConns) {
 	if s == nil {
 		return
 	}
-	cs := s.clients()
-	if len(cs) == 0 {
-		return
-	}
-	chains := make([]string, 0, len(cs))
-	for c := range cs {
-		chains = append(chains, c)
-	}
-	sort.Strings(chains)
 	type row struct {
 		chain string
 		st    ethereum.EndpointStats
 	}
 	var rows []row
-	for _, c := range chains {
-		for _, st := range cs[c].Stats() {
-			rows = append(rows, row{c, st})
+	for _, c := range s.clients() {
+		for _, st := range c.c.Stats() {
+			rows = append(rows, row{c.chain, st})
 		}
+	}
+	if len(rows) == 0 {
+		return
 	}
 	fmt.Fprintln(w, "# HELP chaintrace_node_requests_total HTTP requests to node endpoints, by result.")
 	fmt.Fprintln(w, "# TYPE chaintrace_node_requests_total counter")

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/chaintrace/chaintrace/batch"
+	"github.com/chaintrace/chaintrace/exhibit"
+	"github.com/chaintrace/chaintrace/internal/faultproxy"
 	"github.com/chaintrace/chaintrace/labels"
 )
 
@@ -58,6 +60,10 @@ func TestBatchOnTheDemoCase(t *testing.T) {
 			mid = a[len(a)-1]
 		}
 	}
+	// The mule job names a node of its own (the same chain, behind a
+	// counting proxy): it must be asked.
+	own := faultproxy.New(node.URL(), faultproxy.Options{})
+	t.Cleanup(own.Close)
 	jobs := fmt.Sprintf(`name: demo
 defaults:
   from-block: %d
@@ -71,9 +77,10 @@ jobs:
   - id: mule
     seeds: %s
     max-hops: 4
+    eth-rpc: %s
   - id: quiet
     seeds: [0x00000000000000000000000000000000000000a1]
-`, truth.First, truth.Last, labelsPath, truth.Seeds[0].Hex(), mid)
+`, truth.First, truth.Last, labelsPath, truth.Seeds[0].Hex(), mid, own.URL())
 	jobsPath := filepath.Join(dir, "jobs.yaml")
 	if err := os.WriteFile(jobsPath, []byte(jobs), 0o644); err != nil {
 		t.Fatal(err)
@@ -109,10 +116,21 @@ jobs:
 	if code != 0 {
 		t.Fatalf("trace: exit %d: %s", code, stderr)
 	}
+	// Provenance aside: the batch's store was also filled through the mule
+	// job's own node, and every exhibit on it names each node that did.
 	want, _ := readExhibit(t, single)
 	got, _ := readExhibit(t, filepath.Join(outDir, "hacker.json"))
-	if got.Digest.Value != want.Digest.Value {
-		t.Errorf("batch exhibit digest %s, trace's %s", got.Digest.Value, want.Digest.Value)
+	srcs := got.Provenance.Sources
+	want.Provenance, got.Provenance = exhibit.Provenance{}, exhibit.Provenance{}
+	want.Digest, got.Digest = exhibit.Digest{}, exhibit.Digest{}
+	if string(mustJSON(t, got)) != string(mustJSON(t, want)) {
+		t.Error("the batch's exhibit of the hacker job is not trace's")
+	}
+	if len(srcs) == 0 || !strings.Contains(string(mustJSON(t, srcs)), node.URL()) {
+		t.Errorf("provenance sources %+v do not name the node", srcs)
+	}
+	if own.Requests() == 0 {
+		t.Error("the mule job's own node was never asked")
 	}
 	// The mule is on the hacker's path: the two jobs link there.
 	linked := false

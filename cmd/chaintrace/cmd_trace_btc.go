@@ -430,16 +430,14 @@ func (o *globalOptions) btcNodeBackend(ctx context.Context, st *store.Store, p *
 	return b, nil
 }
 
-// probeAddress is an address of net that asks the node's address index a
-// question with a cheap answer.
 // btcHead is the node's best block. A batch's jobs share the node: a head
 // already seen at or past a job's given --to-block answers for it (heads
 // only grow), so warm jobs ask the node nothing.
 func (o *globalOptions) btcHead(ctx context.Context, a *bitcoin.Adapter, p *traceParams) (uint64, error) {
-	s := o.shared
+	s, node := o.shared, o.v.GetString("btc.rpc")
 	if s != nil && p.toGiven {
 		s.mu.Lock()
-		h := s.btcHead
+		h := s.btcHead[node]
 		s.mu.Unlock()
 		if h >= p.to {
 			return h, nil
@@ -448,7 +446,10 @@ func (o *globalOptions) btcHead(ctx context.Context, a *bitcoin.Adapter, p *trac
 	h, err := a.Head(ctx)
 	if err == nil && s != nil {
 		s.mu.Lock()
-		s.btcHead = max(s.btcHead, h)
+		if s.btcHead == nil {
+			s.btcHead = map[string]uint64{}
+		}
+		s.btcHead[node] = max(s.btcHead[node], h)
 		s.mu.Unlock()
 	}
 	return h, err
@@ -462,22 +463,28 @@ func (o *globalOptions) probeAddrIndex(ctx context.Context, ai *bitcoin.AddrInde
 		_, err := ai.AddressBlocks(ctx, probeAddress(net), at, at)
 		return err
 	}
-	if o.shared == nil {
+	s, node := o.shared, o.v.GetString("btc.rpc")
+	if s == nil {
 		return probe()
 	}
-	s := o.shared
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.addrIndex == nil {
-		err := probe()
-		if err != nil && !errors.Is(err, bitcoin.ErrNoAddressIndex) {
-			return err // a failure to ask: ask again next time
-		}
-		s.addrIndex = &err
+	if err, asked := s.addrIndex[node]; asked {
+		return err
 	}
-	return *s.addrIndex
+	err := probe()
+	if err != nil && !errors.Is(err, bitcoin.ErrNoAddressIndex) {
+		return err // a failure to ask: ask again next time
+	}
+	if s.addrIndex == nil {
+		s.addrIndex = map[string]error{}
+	}
+	s.addrIndex[node] = err
+	return err
 }
 
+// probeAddress is an address of net that asks the node's address index a
+// question with a cheap answer.
 func probeAddress(net *chaincfg.Params) string {
 	a, err := bitcoin.ParseAddress(bitcoin.ScriptAddress(append([]byte{0x00, 0x14}, make([]byte, 20)...), net), net)
 	if err != nil {

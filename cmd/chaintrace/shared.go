@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/chaintrace/chaintrace/chains/bitcoin"
@@ -11,25 +13,21 @@ import (
 
 // sharedConns is what the jobs of a batch share: one store, and one client
 // per node, so that a node's rate limit and circuit breaker see every
-// job's requests. The batch's own options dial the nodes, once each, on
-// first use.
+// job's requests. A node is dialled on the first use by a job, with that
+// job's node flags (most jobs inherit the batch's; a job may name its own
+// node); a dial that fails is tried again by the next job.
 type sharedConns struct {
 	st   *store.Store
-	dial *globalOptions
+	dial *globalOptions // the batch's own options
 
-	mu sync.Mutex // guards the clients' publication to clients(), and addrIndex
-	// addrIndex is what the Bitcoin node answered when asked for its
-	// address index (nil error: it has one), once asked; btcHead the
+	mu  sync.Mutex // guards everything below; held while dialling
+	eth map[string]*ethereum.Adapter
+	btc map[string]*bitcoin.Adapter
+	// addrIndex is, per Bitcoin node, what it answered when asked for
+	// its address index (nil error: it has one), once asked; btcHead the
 	// highest best block it has reported.
-	addrIndex *error
-	btcHead   uint64
-
-	ethOnce sync.Once
-	eth     *ethereum.Adapter
-	ethErr  error
-	btcOnce sync.Once
-	btc     *bitcoin.Adapter
-	btcErr  error
+	addrIndex map[string]error
+	btcHead   map[string]uint64
 }
 
 // traceStore opens the store a trace runs on: the batch's, when the trace
@@ -48,46 +46,70 @@ func (o *globalOptions) closeStore(st *store.Store) {
 	}
 }
 
-// ethAdapter dials the Ethereum node, or hands out the batch's client.
+// ethAdapter dials the Ethereum node, or hands out the batch's client of
+// the node o names.
 func (o *globalOptions) ethAdapter(ctx context.Context) (*ethereum.Adapter, error) {
 	s := o.shared
 	if s == nil {
 		return o.dialEth(ctx)
 	}
-	s.ethOnce.Do(func() {
-		a, err := s.dial.dialEth(context.WithoutCancel(ctx))
-		s.mu.Lock()
-		s.eth, s.ethErr = a, err
-		s.mu.Unlock()
-	})
-	return s.eth, s.ethErr
+	key := o.v.GetString("eth.rpc")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.eth[key]; ok {
+		return a, nil
+	}
+	a, err := o.dialEth(context.WithoutCancel(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if s.eth == nil {
+		s.eth = map[string]*ethereum.Adapter{}
+	}
+	s.eth[key] = a
+	return a, nil
 }
 
-// btcAdapter dials the Bitcoin node, or hands out the batch's client.
+// btcAdapter dials the Bitcoin node, or hands out the batch's client of
+// the node o names.
 func (o *globalOptions) btcAdapter(ctx context.Context) (*bitcoin.Adapter, error) {
 	s := o.shared
 	if s == nil {
 		return o.dialBtc(ctx)
 	}
-	s.btcOnce.Do(func() {
-		a, err := s.dial.dialBtc(context.WithoutCancel(ctx))
-		s.mu.Lock()
-		s.btc, s.btcErr = a, err
-		s.mu.Unlock()
-	})
-	return s.btc, s.btcErr
-}
-
-// clients are the JSON-RPC clients dialled so far, by chain.
-func (s *sharedConns) clients() map[string]*ethereum.Client {
+	key := o.v.GetString("btc.rpc")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]*ethereum.Client{}
-	if s.eth != nil {
-		out["eth"] = s.eth.RPC()
+	if a, ok := s.btc[key]; ok {
+		return a, nil
 	}
-	if s.btc != nil {
-		out["btc"] = s.btc.RPC()
+	a, err := o.dialBtc(context.WithoutCancel(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if s.btc == nil {
+		s.btc = map[string]*bitcoin.Adapter{}
+	}
+	s.btc[key] = a
+	return a, nil
+}
+
+// chainClient is a node client of a batch, with its chain.
+type chainClient struct {
+	chain string
+	c     *ethereum.Client
+}
+
+// clients are the JSON-RPC clients dialled so far, eth first.
+func (s *sharedConns) clients() []chainClient {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []chainClient
+	for _, k := range slices.Sorted(maps.Keys(s.eth)) {
+		out = append(out, chainClient{"eth", s.eth[k].RPC()})
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.btc)) {
+		out = append(out, chainClient{"btc", s.btc[k].RPC()})
 	}
 	return out
 }
