@@ -66,6 +66,9 @@ func TestTraceAndBatchFromIncidents(t *testing.T) {
 		!strings.Contains(e.Case.Title, "Demo police notice") {
 		t.Errorf("case %+v, incident %+v: want the incident and its sources cited", e.Case, inc)
 	}
+	if code, stdout, errs := runCLI(t, nil, "verify", out, "--eth-rpc", node.URL()); code != 0 {
+		t.Errorf("verify of the incident's exhibit: exit %d: %s %s", code, stdout, errs)
+	}
 	// The same trace from the seed by hand: the same transfers.
 	byHand := filepath.Join(dir, "hand.json")
 	if code, _, errs := runCLI(t, nil, append([]string{"trace", "--seed", truth.Seeds[0].Hex(), "--from-block", itoa(truth.First), "--out", byHand}, common...)...); code != 0 {
