@@ -345,17 +345,19 @@ func TestRateLimitExhausted(t *testing.T) {
 // the key is nowhere in it.
 func TestWrongKey(t *testing.T) {
 	const key = "S3CRETKEY0123456789ABCDEFGHIJKLMN"
-	srv := etherscanreplay.New(t, nil, etherscanreplay.Options{Key: "THE-RIGHT-ONE"})
 	for _, tc := range []struct {
-		name, url string
-		opts      etherscan.Options
+		name, query string
+		opts        etherscan.Options
 	}{
-		{"key option", srv.URL(), etherscan.Options{Key: key}},
-		{"key in the URL", srv.URL() + "?apikey=" + key, etherscan.Options{}},
+		{"key option", "", etherscan.Options{Key: key}},
+		{"key in the URL", "?apikey=" + key, etherscan.Options{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// A server of its own: the other case's requests still in
+			// flight when its History returned must not count here.
+			srv := etherscanreplay.New(t, nil, etherscanreplay.Options{Key: "THE-RIGHT-ONE"})
 			before := srv.Requests()
-			c := fast(tc.url, tc.opts)
+			c := fast(srv.URL()+tc.query, tc.opts)
 			_, err := c.History(context.Background(), seed, 0, 100)
 			if !errors.Is(err, etherscan.ErrRefused) {
 				t.Fatalf("err = %v, want ErrRefused", err)
@@ -474,14 +476,16 @@ func TestTransportFailures(t *testing.T) {
 // TestChainID: the V2 API's chainid is sent when set, on every request.
 func TestChainID(t *testing.T) {
 	recs := []etherscanreplay.Record{etherscanreplay.ERC20(1, hash(1), usdc, bob, seed, "1")}
-	srv := etherscanreplay.New(t, recs, etherscanreplay.Options{ChainID: 8453, Key: "K"})
-
-	c := fast(srv.URL(), etherscan.Options{Key: "K"})
+	refusing := etherscanreplay.New(t, recs, etherscanreplay.Options{ChainID: 8453, Key: "K"})
+	c := fast(refusing.URL(), etherscan.Options{Key: "K"})
 	_, err := c.History(context.Background(), seed, 0, 10)
 	if !errors.Is(err, etherscan.ErrRefused) || !strings.Contains(err.Error(), "chainid") {
 		t.Fatalf("without chainid: err = %v", err)
 	}
 
+	// A server of its own: the first client's requests still in flight
+	// when its History returned must not count here.
+	srv := etherscanreplay.New(t, recs, etherscanreplay.Options{ChainID: 8453, Key: "K"})
 	before := len(srv.Queries())
 	base := strings.TrimSuffix(srv.URL(), "/api") // no path: the client adds /v2/api
 	c = fast(base, etherscan.Options{Key: "K", ChainID: 8453})
