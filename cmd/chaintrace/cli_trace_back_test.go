@@ -1,6 +1,10 @@
 package main
 
 import (
+	"github.com/chaintrace/chaintrace/internal/devchain"
+	"github.com/ethereum/go-ethereum/common"
+	"math/big"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,5 +138,64 @@ func TestTraceBackBadInput(t *testing.T) {
 				t.Errorf("exit %d, stderr %q: want exit 2 and one line mentioning %q", code, errs, tc.want)
 			}
 		})
+	}
+}
+
+// TestTraceBackPoisonWithAnUnlabelledOrigin: a backward exhibit lists
+// every edge discovery found, so with poison primary an edge from an
+// unlabelled origin carries no taint at all; verify takes a backward
+// exhibit's poison rows as all or nothing, not as all.
+func TestTraceBackPoisonWithAnUnlabelledOrigin(t *testing.T) {
+	node, err := devchain.Start(devchain.Config{Funded: []string{"bp-hacker", "bp-origin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	hacker, origin, layer, dep := devchain.Addr("bp-hacker"), devchain.Addr("bp-origin"), devchain.Addr("bp-layer"), devchain.Addr("bp-deposit")
+	eth := func(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e18)) }
+	first := node.Head() + 1
+	for _, p := range []struct {
+		from string
+		to   common.Address
+		v    *big.Int
+	}{{"bp-hacker", layer, eth(3)}, {"bp-origin", layer, eth(2)}} {
+		if _, err := node.Transact(devchain.Key(p.from), &p.to, p.v, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := node.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Transact(devchain.Key("bp-layer"), &dep, eth(4), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	labelsPath := filepath.Join(dir, "labels.csv")
+	os.WriteFile(labelsPath, []byte("chain,address,label,category,source\neth,"+hacker.Hex()+",a hacker,hacker,test\n"), 0o644)
+	out := filepath.Join(dir, "back.json")
+	code, _, errs := runCLI(t, nil, "trace", "--direction", "backward", "--seed", dep.Hex(), "--taint", "poison,haircut",
+		"--from-block", itoa(first), "--to-block", itoa(node.Head()), "--eth-rpc", node.URL(),
+		"--store", filepath.Join(dir, "store"), "--labels", labelsPath, "--out", out)
+	if code != 0 {
+		t.Fatalf("trace: exit %d: %s", code, errs)
+	}
+	e, _ := readExhibit(t, out)
+	clean := 0
+	for _, r := range e.Transfers {
+		if strings.EqualFold(r.From[0], origin.Hex()) {
+			clean++
+			if r.Taint != "0" {
+				t.Errorf("the unlabelled origin's edge carries %s under poison", r.Taint)
+			}
+		}
+	}
+	if clean != 1 {
+		t.Fatalf("%d edges from the unlabelled origin, want 1", clean)
+	}
+	if code, stdout, errs := runCLI(t, nil, "verify", out, "--eth-rpc", node.URL()); code != 0 {
+		t.Errorf("verify: exit %d: %s %s", code, stdout, errs)
 	}
 }

@@ -197,6 +197,30 @@ func compareRow(row *exhibit.Transfer, got *chains.Transfer) []string {
 	return d
 }
 
+// carriesNothing reports whether a row carries no taint under any model
+// or colour (a backward exhibit's edge from an unlabelled origin): the
+// attribution walk passed no taint through its transaction, so there is
+// nothing to reconcile.
+func carriesNothing(t *exhibit.Transfer) bool {
+	zero := func(s string) bool { v, ok := new(big.Int).SetString(s, 10); return ok && v.Sign() == 0 }
+	if !zero(t.Taint) {
+		return false
+	}
+	for _, v := range t.TaintByModel {
+		if !zero(v) {
+			return false
+		}
+	}
+	for _, m := range t.TaintByColour {
+		for _, v := range m {
+			if !zero(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // verifyTaint checks the arithmetic the rows imply.
 func verifyTaint(e *exhibit.Exhibit) []string {
 	var problems []string
@@ -227,7 +251,11 @@ func verifyTaint(e *exhibit.Exhibit) []string {
 		if taint.Cmp(amount) > 0 {
 			problems = append(problems, fmt.Sprintf("%s: taint %s exceeds the amount %s", what, taint, amount))
 		}
-		if e.Method.TaintModel == "poison" && taint.Cmp(amount) != 0 {
+		// A forward trace's rows are the tainted transfers: poison marks
+		// each fully. A backward exhibit lists every edge discovery found,
+		// and one from an unlabelled origin carries no taint at all.
+		backClean := e.Method.Direction == exhibit.DirectionBackward && taint.Sign() == 0
+		if e.Method.TaintModel == "poison" && taint.Cmp(amount) != 0 && !backClean {
 			problems = append(problems, fmt.Sprintf("%s: poison taints every row fully, the row says %s of %s", what, taint, amount))
 		}
 		from := key{strings.ToLower(t.From[0]), strings.ToLower(t.Asset)}
@@ -395,7 +423,8 @@ func verifyModelsEth(e *exhibit.Exhibit, mv *modelView) []string {
 	if len(e.Reconciliation) > 0 {
 		for i := range e.Transfers {
 			t := &e.Transfers[i]
-			if _, ok := entry[strings.ToLower(t.TxHash)]; !ok {
+			_, ok := entry[strings.ToLower(t.TxHash)]
+			if !ok && !(e.Method.Direction == exhibit.DirectionBackward && carriesNothing(t)) {
 				problems = append(problems, fmt.Sprintf("%s: its transaction has no reconciliation entry", rowName(i, t)))
 			}
 		}
